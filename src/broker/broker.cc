@@ -1,0 +1,104 @@
+#include "broker/broker.h"
+
+#include "common/error.h"
+#include "common/strings.h"
+#include "config/template_loader.h"
+
+namespace orb {
+
+Broker::Broker(const Config& config) : config_(config) {}
+
+Broker::~Broker() = default;
+
+std::string Broker::TemplatesFile() const {
+  const std::string& configured = config_.Get("templates.file");
+  if (!configured.empty()) return configured;
+  std::vector<std::string> looked_at;
+  std::string found =
+      FindTemplatesFile(config_.Get("paths.conf_dir"), config_.Get("provider.name"), &looked_at);
+  if (found.empty()) {
+    throw Error(ErrorCode::kInvalidConfig,
+                "no templates file found (looked for " + Join(looked_at, ", ") +
+                    "); set HF_PROVIDER_CONFDIR or --conf-dir to the provider's configuration "
+                    "directory, or templates.file / --templates to the file");
+  }
+  return found;
+}
+
+std::vector<Template> Broker::ListTemplates() const {
+  const std::string file = TemplatesFile();
+  std::vector<Template> templates = LoadTemplatesFile(file);
+  if (templates.empty()) {
+    throw Error(ErrorCode::kInvalidConfig,
+                file + ": holds no template; HostFactory needs at least one");
+  }
+  return templates;
+}
+
+Template Broker::GetTemplate(std::string_view template_id) const {
+  std::vector<Template> templates = ListTemplates();
+  std::vector<std::string> ids;
+  for (Template& t : templates) {
+    if (t.template_id == template_id) return std::move(t);
+    ids.push_back(t.template_id);
+  }
+  throw Error(ErrorCode::kNotFound, "unknown template '" + std::string(template_id) +
+                                        "' (known: " + Join(ids, ", ") + ")");
+}
+
+TemplateCheck Broker::ValidateTemplates(const std::string& file) const {
+  TemplateCheck check;
+  check.file = file.empty() ? TemplatesFile() : file;
+  check.problems = ValidateTemplatesFile(check.file, &check.templates);
+  if (check.problems.empty() && check.templates.empty()) {
+    check.problems.push_back(check.file + ": holds no template; HostFactory needs at least one");
+  }
+  return check;
+}
+
+Store& Broker::store() {
+  if (!store_) {
+    StoreOptions options;
+    options.strategy = config_.Get("storage.strategy");
+    options.path = config_.Get("storage.path");
+    options.busy_timeout_ms = static_cast<int>(config_.GetInt("storage.busy_timeout_ms"));
+    store_ = OpenStore(options);
+  }
+  return *store_;
+}
+
+std::vector<Request> Broker::ListRequests(const RequestQuery& query) {
+  return store().ListRequests(query);
+}
+
+Request Broker::GetRequest(std::string_view request_id) {
+  if (!KindOfRequestId(request_id)) {
+    throw Error(ErrorCode::kNotFound, "unknown request '" + std::string(request_id) +
+                                          "' (request ids look like req-<uuid> or ret-<uuid>)");
+  }
+  std::optional<Request> r = store().GetRequest(request_id);
+  if (!r) throw Error(ErrorCode::kNotFound, "unknown request '" + std::string(request_id) + "'");
+  return std::move(*r);
+}
+
+std::vector<Machine> Broker::MachinesOfRequest(const Request& request) {
+  MachineQuery query;
+  if (request.kind == RequestKind::kAcquire) {
+    query.request_id = request.request_id;
+  } else {
+    query.return_request_id = request.request_id;
+  }
+  return store().ListMachines(query);
+}
+
+std::vector<Machine> Broker::ListMachines(const MachineQuery& query) {
+  return store().ListMachines(query);
+}
+
+Machine Broker::GetMachine(std::string_view id_or_name) {
+  if (std::optional<Machine> m = store().GetMachine(id_or_name)) return std::move(*m);
+  if (std::optional<Machine> m = store().FindMachineByName(id_or_name)) return std::move(*m);
+  throw Error(ErrorCode::kNotFound, "unknown machine '" + std::string(id_or_name) + "'");
+}
+
+}  // namespace orb

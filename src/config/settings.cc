@@ -1,0 +1,197 @@
+#include "config/settings.h"
+
+#include <charconv>
+
+#include "common/strings.h"
+
+namespace orb {
+
+namespace {
+
+std::vector<SettingSpec> BuildSettings() {
+  using T = SettingType;
+  std::vector<SettingSpec> s;
+  auto add = [&s](SettingSpec spec) { s.push_back(std::move(spec)); };
+
+  // Where orb finds its files. These cannot be set in the orb config file, since
+  // they decide where that file is looked for (conf_dir) or are HostFactory's word.
+  add({.key = "provider.name", .type = T::kString,
+       .env = {"HF_PROVIDER_NAME", "PROVIDER_NAME", "ORB_PROVIDER_NAME"},
+       .flag = "--provider-name",
+       .description = "HostFactory provider instance name (selects <name>prov_config.json "
+                      "and <name>prov_templates.json)"});
+  add({.key = "paths.conf_dir", .type = T::kPath,
+       .env = {"HF_PROVIDER_CONFDIR", "PRO_CONF_DIR", "ORB_CONF_DIR"},
+       .flag = "--conf-dir",
+       .description = "directory holding the provider's config and templates files "
+                      "(default: $XDG_CONFIG_HOME/orb)"});
+  add({.key = "paths.work_dir", .type = T::kPath,
+       .env = {"HF_PROVIDER_WORKDIR", "PRO_DATA_DIR", "ORB_WORK_DIR"},
+       .flag = "--work-dir",
+       .description = "directory for orb's state (default: $XDG_STATE_HOME/orb)"});
+  add({.key = "paths.log_dir", .type = T::kPath,
+       .env = {"HF_PROVIDER_LOGDIR", "PRO_LSF_LOGDIR", "ORB_LOG_DIR"},
+       .flag = "--log-dir",
+       .description = "directory for orb's log file (default: <work_dir>/log)"});
+
+  add({.key = "provider.type", .type = T::kChoice, .default_value = "aws",
+       .env = {"ORB_PROVIDER_TYPE"}, .choices = {"aws"},
+       .description = "cloud provider of this instance"});
+
+  add({.key = "aws.region", .type = T::kString,
+       .env = {"ORB_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"},
+       .ibm_key = "AWS_REGION", .flag = "--region",
+       .description = "AWS Region to provision in (also the signing region with an endpoint "
+                      "override)"});
+  add({.key = "aws.profile", .type = T::kString, .env = {"ORB_AWS_PROFILE", "AWS_PROFILE"},
+       .ibm_key = "AWS_PROFILE", .flag = "--profile",
+       .description = "profile in the shared AWS credentials/config files"});
+  add({.key = "aws.credential_file", .type = T::kPath,
+       .env = {"ORB_AWS_CREDENTIAL_FILE", "AWS_CREDENTIAL_FILE"},
+       .ibm_key = "AWS_CREDENTIAL_FILE",
+       .description = "shared credentials file with long-term keys (IBM's AWS_CREDENTIAL_FILE)"});
+  add({.key = "aws.access_key_id", .type = T::kString, .env = {"ORB_AWS_ACCESS_KEY_ID"},
+       .ibm_key = "AWS_ACCESS_KEY_ID", .secret = true,
+       .description = "access key id (prefer a credentials file or an instance profile)"});
+  add({.key = "aws.secret_access_key", .type = T::kString,
+       .env = {"ORB_AWS_SECRET_ACCESS_KEY"}, .ibm_key = "AWS_SECRET_ACCESS_KEY", .secret = true,
+       .description = "secret access key (prefer a credentials file or an instance profile)"});
+  add({.key = "aws.session_token", .type = T::kString, .env = {"ORB_AWS_SESSION_TOKEN"},
+       .ibm_key = "AWS_SESSION_TOKEN", .secret = true,
+       .description = "session token for temporary credentials"});
+  add({.key = "aws.key_file", .type = T::kPath, .env = {"ORB_AWS_KEY_FILE"},
+       .ibm_key = "AWS_KEY_FILE",
+       .description = "directory with the key pair files named by templates' keyName"});
+  add({.key = "aws.endpoint_url", .type = T::kString,
+       .env = {"ORB_AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL"}, .ibm_key = "AWS_ENDPOINT_URL",
+       .flag = "--endpoint-url",
+       .description = "endpoint for every AWS service (private endpoint, emulator)"});
+  add({.key = "aws.endpoint_url_ec2", .type = T::kString,
+       .env = {"ORB_AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_EC2"},
+       .description = "endpoint for EC2 only"});
+  add({.key = "aws.endpoint_url_autoscaling", .type = T::kString,
+       .env = {"ORB_AWS_ENDPOINT_URL_AUTO_SCALING", "AWS_ENDPOINT_URL_AUTO_SCALING"},
+       .description = "endpoint for Auto Scaling only"});
+  add({.key = "aws.endpoint_url_sts", .type = T::kString,
+       .env = {"ORB_AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_STS"},
+       .description = "endpoint for STS only"});
+  add({.key = "aws.proxy_host", .type = T::kString,
+       .env = {"ORB_AWS_PROXY_HOST", "AWS_PROXY_HOST"}, .ibm_key = "AWS_PROXY_HOST",
+       .description = "HTTP proxy host for AWS calls (HTTPS_PROXY/NO_PROXY are honoured too)"});
+  add({.key = "aws.proxy_port", .type = T::kInt, .default_value = "80",
+       .env = {"ORB_AWS_PROXY_PORT", "AWS_PROXY_PORT"}, .ibm_key = "AWS_PROXY_PORT",
+       .min = 1, .max = 65535, .description = "HTTP proxy port"});
+  add({.key = "aws.connect_timeout_ms", .type = T::kInt, .default_value = "10000",
+       .env = {"ORB_AWS_CONNECT_TIMEOUT_MS"}, .ibm_key = "AWS_CONNECTION_TIMEOUT_MS",
+       .min = 1, .max = 2147483647, .description = "connect timeout of one AWS call"});
+  add({.key = "aws.read_timeout_ms", .type = T::kInt, .default_value = "30000",
+       .env = {"ORB_AWS_READ_TIMEOUT_MS"}, .min = 1, .max = 2147483647,
+       .description = "time allowed for one AWS answer once connected"});
+  add({.key = "aws.request_retry_attempts", .type = T::kInt, .default_value = "4",
+       .env = {"ORB_AWS_REQUEST_RETRY_ATTEMPTS"}, .ibm_key = "AWS_REQUEST_RETRY_ATTEMPTS",
+       .min = 0, .max = 10,
+       .description = "retries of a throttled or failed AWS call (idempotent calls only)"});
+
+  add({.key = "request.instance_pending_timeout_sec", .type = T::kInt, .default_value = "900",
+       .env = {"ORB_INSTANCE_PENDING_TIMEOUT_SEC"},
+       .ibm_key = "AWS_INSTANCE_PENDING_TIMEOUT_SEC", .min = 60, .max = 86400,
+       .description = "a machine not usable after this long is failed and terminated"});
+  add({.key = "request.timeout_sec", .type = T::kInt, .default_value = "3600",
+       .env = {"ORB_REQUEST_TIMEOUT_SEC"}, .min = 60, .max = 604800,
+       .description = "an acquire request still running after this long is expired"});
+
+  add({.key = "templates.file", .type = T::kPath, .env = {"ORB_TEMPLATES_FILE"},
+       .flag = "--templates",
+       .description = "templates file (default: <name>prov_templates.json, "
+                      "awsprov_templates.json, templates.json/.yaml in conf_dir)"});
+
+  add({.key = "storage.strategy", .type = T::kChoice, .default_value = "sqlite",
+       .env = {"ORB_STORAGE_STRATEGY"}, .choices = {"sqlite"},
+       .description = "where requests and machines are kept"});
+  add({.key = "storage.path", .type = T::kPath, .env = {"ORB_STORAGE_PATH"},
+       .description = "SQLite database file (default: <work_dir>/orb.db)"});
+  add({.key = "storage.busy_timeout_ms", .type = T::kInt, .default_value = "10000",
+       .env = {"ORB_STORAGE_BUSY_TIMEOUT_MS"}, .min = 1, .max = 600000,
+       .description = "how long to wait for another orb process's lock on the store"});
+
+  add({.key = "logging.level", .type = T::kChoice, .default_value = "info",
+       .env = {"ORB_LOG_LEVEL", "HF_LOGLEVEL"}, .ibm_key = "LogLevel", .flag = "--log-level",
+       .choices = {"trace", "debug", "info", "warn", "error", "critical", "off"},
+       .description = "least severe log level written"});
+  add({.key = "logging.file", .type = T::kPath, .env = {"ORB_LOG_FILE"},
+       .description = "log file (default: <log_dir>/orb.log)"});
+  add({.key = "logging.console", .type = T::kBool, .default_value = "false",
+       .env = {"ORB_LOG_CONSOLE"},
+       .description = "also write logs to stderr (never to stdout)"});
+  return s;
+}
+
+}  // namespace
+
+const std::vector<SettingSpec>& AllSettings() {
+  static const std::vector<SettingSpec> settings = BuildSettings();
+  return settings;
+}
+
+const SettingSpec* FindSetting(std::string_view key) {
+  for (const SettingSpec& s : AllSettings()) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+std::optional<bool> ParseBool(std::string_view value) {
+  const std::string v = ToLower(Trim(value));
+  if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
+  if (v == "false" || v == "no" || v == "off" || v == "0") return false;
+  return std::nullopt;
+}
+
+std::optional<std::string> NormalizeLogLevel(std::string_view value) {
+  std::string v = ToLower(Trim(value));
+  if (v.rfind("log_", 0) == 0) v = v.substr(4);
+  if (v == "warning") v = "warn";
+  if (v == "fatal") v = "critical";
+  for (const char* level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
+    if (v == level) return v;
+  }
+  return std::nullopt;
+}
+
+std::string CheckSettingValue(const SettingSpec& spec, std::string_view value) {
+  switch (spec.type) {
+    case SettingType::kString:
+    case SettingType::kPath:
+      return "";
+    case SettingType::kBool:
+      return ParseBool(value) ? "" : "must be true or false";
+    case SettingType::kInt: {
+      std::string_view v = Trim(value);
+      long long n = 0;
+      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      const bool bounded = spec.min != 0 || spec.max != 0;
+      std::string range = bounded ? " between " + std::to_string(spec.min) + " and " +
+                                        std::to_string(spec.max)
+                                  : "";
+      if (v.empty() || ec != std::errc() || ptr != v.data() + v.size()) {
+        return "must be an integer" + range;
+      }
+      if (bounded && (n < spec.min || n > spec.max)) return "must be an integer" + range;
+      return "";
+    }
+    case SettingType::kChoice: {
+      std::string v(Trim(value));
+      if (spec.key == "logging.level") {
+        if (auto level = NormalizeLogLevel(v)) return "";
+      }
+      for (std::string_view c : spec.choices) {
+        if (ToLower(v) == c) return "";
+      }
+      std::vector<std::string> names(spec.choices.begin(), spec.choices.end());
+      return "must be one of: " + Join(names, ", ");
+    }
+  }
+  return "";
+}
+
+}  // namespace orb

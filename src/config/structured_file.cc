@@ -1,0 +1,130 @@
+#include "config/structured_file.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "common/error.h"
+#include "common/strings.h"
+
+namespace orb {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Converts a byte offset into "line L, column C" (both 1-based).
+std::string LineColumn(std::string_view text, std::size_t offset) {
+  std::size_t line = 1, col = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(col);
+}
+
+json ScalarFromYaml(const YAML::Node& node) {
+  const std::string& s = node.Scalar();
+  if (node.Tag() == "!") return s;  // quoted: always a string
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  char* end = nullptr;
+  errno = 0;
+  long long n = std::strtoll(s.c_str(), &end, 10);
+  if (errno == 0 && end && *end == '\0' && !s.empty()) return n;
+  errno = 0;
+  double d = std::strtod(s.c_str(), &end);
+  if (errno == 0 && end && *end == '\0' && s.find_first_of("0123456789") != std::string::npos &&
+      s.find_first_not_of("0123456789.eE+-") == std::string::npos) {
+    return d;
+  }
+  return s;
+}
+
+json FromYaml(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Scalar:
+      return ScalarFromYaml(node);
+    case YAML::NodeType::Sequence: {
+      json arr = json::array();
+      for (const auto& item : node) arr.push_back(FromYaml(item));
+      return arr;
+    }
+    case YAML::NodeType::Map: {
+      json obj = json::object();
+      for (const auto& kv : node) obj[kv.first.as<std::string>()] = FromYaml(kv.second);
+      return obj;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+json ParseStructuredText(std::string_view text, const std::string& path) {
+  if (Trim(text).empty()) return nullptr;
+  bool yaml = EndsWith(path, ".yaml") || EndsWith(path, ".yml");
+  if (!yaml && !EndsWith(path, ".json")) {
+    char first = Trim(text).front();
+    yaml = first != '{' && first != '[';
+  }
+  if (yaml) {
+    try {
+      return FromYaml(YAML::Load(std::string(text)));
+    } catch (const YAML::Exception& e) {
+      throw Error(ErrorCode::kInvalidConfig,
+                  path + ": YAML syntax error at line " + std::to_string(e.mark.line + 1) +
+                      ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
+    }
+  }
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    // nlohmann's text is "[json.exception.parse_error.101] parse error at line 1, column 2:
+    // syntax error while parsing value - ..."; keep the part after the last ": ".
+    std::size_t cut = what.find("syntax error");
+    std::string detail = cut == std::string::npos ? what : what.substr(cut);
+    std::size_t offset = e.byte > 0 ? e.byte - 1 : 0;
+    throw Error(ErrorCode::kInvalidConfig,
+                path + ": JSON syntax error at " + LineColumn(text, offset) + ": " + detail);
+  }
+}
+
+json ReadStructuredFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw Error(ErrorCode::kInvalidConfig, path + ": is a directory, not a file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int err = errno;
+    if (err == ENOENT) throw Error(ErrorCode::kInvalidConfig, path + ": file does not exist");
+    throw Error(ErrorCode::kInvalidConfig,
+                path + ": cannot read file: " + std::strerror(err));
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) {
+    throw Error(ErrorCode::kInvalidConfig, path + ": cannot read file (is it a directory?)");
+  }
+  return ParseStructuredText(buf.str(), path);
+}
+
+}  // namespace orb
