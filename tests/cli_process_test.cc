@@ -1,1 +1,285 @@
-// placeholder: replaced by its module's implementation
+// Runs the real `orb` binary as HostFactory and operators do: a fresh process
+// with a controlled environment, reading what it prints on stdout and stderr
+// and its exit code.
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace orb {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+struct ProcessResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class CliProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("orb-cli-test-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "home");
+    fs::create_directories(root_ / "work");
+    env_ = {{"HOME", (root_ / "home").string()},
+            {"PATH", "/usr/bin:/bin"},
+            {"HF_PROVIDER_NAME", "awsinst"},
+            {"HF_PROVIDER_CONFDIR", std::string(ORB_SOURCE_DIR) + "/examples/awsinst"},
+            {"HF_PROVIDER_WORKDIR", (root_ / "work").string()},
+            {"HF_PROVIDER_LOGDIR", (root_ / "log").string()}};
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  // Runs orb with `args` in the test's environment, from an unrelated directory.
+  ProcessResult Orb(const std::vector<std::string>& args) {
+    fs::path out = root_ / "stdout", err = root_ / "stderr";
+    pid_t pid = fork();
+    if (pid == 0) {
+      int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int n = open("/dev/null", O_RDONLY);
+      dup2(n, 0);
+      dup2(o, 1);
+      dup2(e, 2);
+      if (chdir("/") != 0) _exit(127);
+      std::vector<std::string> env_strings;
+      for (const auto& [k, v] : env_) env_strings.push_back(k + "=" + v);
+      std::vector<char*> envp, argv;
+      for (auto& s : env_strings) envp.push_back(s.data());
+      envp.push_back(nullptr);
+      std::string binary = ORB_BINARY;
+      argv.push_back(binary.data());
+      std::vector<std::string> a = args;
+      for (auto& s : a) argv.push_back(s.data());
+      argv.push_back(nullptr);
+      execve(binary.c_str(), argv.data(), envp.data());
+      _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ProcessResult r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = Slurp(out);
+    r.err = Slurp(err);
+    return r;
+  }
+
+  std::string Write(const std::string& rel, const std::string& text) {
+    fs::path p = root_ / rel;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+    return p.string();
+  }
+
+  fs::path root_;
+  std::map<std::string, std::string> env_;
+};
+
+TEST_F(CliProcessTest, VersionPrintsOneLine) {
+  ProcessResult r = Orb({"--version"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out.rfind("orb ", 0), 0u) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1);
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(CliProcessTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(Orb({}).code, 2);
+  ProcessResult r = Orb({"frobnicate"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("error:"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  r = Orb({"templates", "list", "--format", "xml"});
+  EXPECT_EQ(r.code, 2);
+  r = Orb({"--format", "json", "templates", "lst"});
+  EXPECT_EQ(r.code, 2);
+  json e = json::parse(r.out);
+  EXPECT_EQ(e["error"], "usage");
+  EXPECT_FALSE(e["message"].get<std::string>().empty());
+  r = Orb({"templates", "list", "--fields", "no_such_field"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown field 'no_such_field'"), std::string::npos) << r.err;
+}
+
+TEST_F(CliProcessTest, HelpExitsZeroOnStdout) {
+  ProcessResult r = Orb({"--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("templates"), std::string::npos);
+  EXPECT_NE(r.out.find("Exit codes"), std::string::npos);
+}
+
+TEST_F(CliProcessTest, TemplatesListOnTheShippedExample) {
+  ProcessResult r = Orb({"templates", "list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out.rfind("TEMPLATE_ID", 0), 0u) << r.out;
+  // Not a terminal: no box drawing.
+  EXPECT_EQ(r.out.find("│"), std::string::npos);
+
+  r = Orb({"templates", "list", "--format", "json", "--hf"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json doc = json::parse(r.out);
+  ASSERT_GE(doc["templates"].size(), 3u);
+  for (const json& t : doc["templates"]) {
+    EXPECT_TRUE(t.contains("templateId"));
+    EXPECT_TRUE(t.contains("maxNumber"));
+    for (const char* attr : {"type", "ncpus", "nram"}) {
+      ASSERT_TRUE(t["attributes"].contains(attr)) << t.dump();
+      EXPECT_EQ(t["attributes"][attr].size(), 2u);
+    }
+  }
+  r = Orb({"templates", "list", "--format", "yaml"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out.rfind("templates:", 0), 0u) << r.out;
+}
+
+TEST_F(CliProcessTest, TemplatesShowAndUnknownTemplate) {
+  ProcessResult list = Orb({"templates", "list", "--format", "json"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  std::string id = json::parse(list.out)["templates"][0]["template_id"];
+  ProcessResult r = Orb({"templates", "show", id, "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["template_id"], id);
+  r = Orb({"templates", "show", "No-Such-Template", "--format", "json"});
+  EXPECT_EQ(r.code, 1);
+  json e = json::parse(r.out);
+  EXPECT_EQ(e["error"], "not_found");
+  EXPECT_NE(e["message"].get<std::string>().find(id), std::string::npos) << e.dump();
+}
+
+TEST_F(CliProcessTest, MissingTemplatesFileIsAClearFailure) {
+  env_["HF_PROVIDER_CONFDIR"] = (root_ / "emptyconf").string();
+  fs::create_directories(root_ / "emptyconf");
+  ProcessResult r = Orb({"templates", "list"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no templates file found"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("awsinstprov_templates.json"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  r = Orb({"templates", "list", "--format", "json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(json::parse(r.out)["error"], "invalid_config");
+}
+
+TEST_F(CliProcessTest, CorruptTemplatesFileNamesFileAndLine) {
+  std::string conf = (root_ / "conf").string();
+  Write("conf/awsinstprov_templates.json", "{\"templates\": [\n  {\"templateId\": \"a\",\n");
+  env_["HF_PROVIDER_CONFDIR"] = conf;
+  ProcessResult r = Orb({"templates", "list"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("awsinstprov_templates.json"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("line"), std::string::npos) << r.err;
+  r = Orb({"templates", "validate"});
+  EXPECT_EQ(r.code, 1);
+}
+
+TEST_F(CliProcessTest, ConfigShowRedactsSecretsAndNamesSources) {
+  const std::string secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY";
+  env_["ORB_AWS_SECRET_ACCESS_KEY"] = secret;
+  env_["AWS_REGION"] = "eu-west-3";
+  ProcessResult r = Orb({"config", "show", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find(secret), std::string::npos);
+  EXPECT_EQ(r.err.find(secret), std::string::npos);
+  json doc = json::parse(r.out);
+  bool saw_secret = false, saw_region = false;
+  for (const json& s : doc["settings"]) {
+    if (s["key"] == "aws.secret_access_key") {
+      saw_secret = true;
+      EXPECT_EQ(s["value"], "********");
+      EXPECT_EQ(s["source"], "env");
+    }
+    if (s["key"] == "aws.region") {
+      saw_region = true;
+      EXPECT_EQ(s["value"], "eu-west-3");
+      EXPECT_EQ(s["origin"], "AWS_REGION");
+    }
+  }
+  EXPECT_TRUE(saw_secret);
+  EXPECT_TRUE(saw_region);
+  // Nor does the secret reach the log file.
+  Orb({"templates", "list"});
+  for (const auto& entry : fs::recursive_directory_iterator(root_ / "log")) {
+    EXPECT_EQ(Slurp(entry.path()).find(secret), std::string::npos) << entry.path();
+  }
+}
+
+TEST_F(CliProcessTest, ConfigValidateReportsFileAndKey) {
+  std::string f = Write("orb.yaml", "aws:\n  proxy_port: lots\nstorage:\n  strategy: mongo\n");
+  ProcessResult r = Orb({"--config", f, "config", "validate"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find(f + ": key 'aws.proxy_port'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(f + ": key 'storage.strategy'"), std::string::npos) << r.out;
+  // Any other command refuses to run on an invalid configuration.
+  r = Orb({"--config", f, "templates", "list"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("invalid configuration"), std::string::npos) << r.err;
+  r = Orb({"config", "validate", "--format", "json"});
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(json::parse(r.out)["valid"], true);
+}
+
+TEST_F(CliProcessTest, StoreCommandsOnAFreshWorkDir) {
+  ProcessResult r = Orb({"storage", "health", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["status"], "ok");
+  EXPECT_TRUE(fs::exists(root_ / "work/orb.db"));
+  r = Orb({"storage", "show", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json info = json::parse(r.out);
+  EXPECT_EQ(info["strategy"], "sqlite");
+  EXPECT_GE(info["schema_version"].get<int>(), 1);
+  r = Orb({"requests", "list", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["requests"].size(), 0u);
+  r = Orb({"machines", "list"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = Orb({"requests", "show", "req-00000000-0000-4000-8000-000000000000", "--format", "json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(json::parse(r.out)["error"], "not_found");
+  r = Orb({"machines", "show", "i-0123456789abcdef0"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("unknown machine 'i-0123456789abcdef0'"), std::string::npos);
+}
+
+TEST_F(CliProcessTest, UnusableStoreLocationIsAClearFailure) {
+  Write("blocker", "a file where a directory should be");
+  env_["HF_PROVIDER_WORKDIR"] = (root_ / "blocker/work").string();
+  ProcessResult r = Orb({"requests", "list"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("blocker/work"), std::string::npos) << r.err;
+}
+
+TEST_F(CliProcessTest, LogsNeverReachStdout) {
+  env_["ORB_LOG_CONSOLE"] = "true";
+  env_["ORB_LOG_LEVEL"] = "trace";
+  env_["ORB_NOT_A_SETTING"] = "x";  // produces a warning log line
+  ProcessResult r = Orb({"templates", "list", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NO_THROW(json::parse(r.out)) << r.out;
+  EXPECT_NE(r.err.find("ORB_NOT_A_SETTING"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace orb

@@ -1,1 +1,74 @@
-// placeholder
+#include "config/structured_file.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+
+namespace orb {
+namespace {
+
+std::string ErrorOf(std::string_view text, const std::string& name) {
+  try {
+    ParseStructuredText(text, name);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidConfig);
+    return e.what();
+  }
+  return "";
+}
+
+TEST(StructuredFileTest, YamlScalarsGetTypes) {
+  auto doc = ParseStructuredText(
+      "a: 1\nb: true\nc: \"1\"\nd: 1.5\ne: ~\nf: hello\ng: '007'\nh: [x, 2]\n", "x.yaml");
+  EXPECT_TRUE(doc["a"].is_number_integer());
+  EXPECT_TRUE(doc["b"].is_boolean());
+  EXPECT_TRUE(doc["c"].is_string());
+  EXPECT_TRUE(doc["d"].is_number_float());
+  EXPECT_TRUE(doc["e"].is_null());
+  EXPECT_EQ(doc["f"], "hello");
+  EXPECT_EQ(doc["g"], "007");
+  EXPECT_EQ(doc["h"][1], 2);
+}
+
+TEST(StructuredFileTest, KeepsKeyOrder) {
+  auto doc = ParseStructuredText(R"({"z": 1, "a": 2, "m": 3})", "x.json");
+  std::vector<std::string> keys;
+  for (auto it = doc.begin(); it != doc.end(); ++it) keys.push_back(it.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"z", "a", "m"}));
+}
+
+TEST(StructuredFileTest, SyntaxErrorsNameFileLineAndColumn) {
+  EXPECT_NE(ErrorOf("{\n  \"a\": 1,\n  \"b\" 2\n}", "t.json")
+                .find("t.json: JSON syntax error at line 3, column"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("a: [1, 2\nb: 3\n", "t.yaml").find("t.yaml: YAML syntax error at line"),
+            std::string::npos);
+  EXPECT_TRUE(ParseStructuredText("  \n\t", "t.json").is_null());
+}
+
+TEST(StructuredFileTest, ExtensionlessFilesAreSniffed) {
+  EXPECT_EQ(ParseStructuredText("{\"a\": 1}", "conf")["a"], 1);
+  EXPECT_EQ(ParseStructuredText("a: 1", "conf")["a"], 1);
+}
+
+TEST(StructuredFileTest, MissingFileAndDirectory) {
+  try {
+    ReadStructuredFile("/nonexistent/dir/file.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/file.json: file does not exist"),
+              std::string::npos);
+  }
+  try {
+    ReadStructuredFile(std::filesystem::temp_directory_path().string());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace orb

@@ -1,25 +1,20 @@
 #include "config/template_loader.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <climits>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <initializer_list>
-#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
 #include <string_view>
 #include <utility>
 
-#include <yaml-cpp/yaml.h>
-
 #include "common/error.h"
 #include "common/strings.h"
+#include "config/structured_file.h"
 #include "model/instance_types.h"
 
 namespace orb {
@@ -102,124 +97,15 @@ std::optional<std::string> ScalarText(const Json& v) {
   return std::nullopt;
 }
 
-// ---------------------------------------------------------------------------------------
-// Reading files.
-
-bool IsYamlPath(const std::string& path) {
-  const std::string ext = ToLower(fs::path(path).extension().string());
-  return ext == ".yaml" || ext == ".yml";
-}
-
-// Converts a plain (unquoted) YAML scalar to the JSON value YAML 1.2's core schema gives
-// it. Integers with a leading zero stay strings ("007" is a tag value, not 7).
-Json PlainScalarToJson(const std::string& s) {
-  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  std::string_view digits = s;
-  if (digits.front() == '-' || digits.front() == '+') digits.remove_prefix(1);
-  const bool leading_zero = digits.size() > 1 && digits.front() == '0' &&
-                            std::isdigit(static_cast<unsigned char>(digits[1]));
-  if (!leading_zero) {
-    if (auto i = ParseWholeInteger(s); i && Trim(s).size() == s.size()) return *i;
-    const bool looks_numeric =
-        s.find_first_not_of("+-0123456789.eE") == std::string::npos &&
-        s.find_first_of("0123456789") != std::string::npos;
-    if (looks_numeric) {
-      if (auto d = ParseWholeNumber(s)) return *d;
-    }
-  }
-  return s;
-}
-
-Json YamlToJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      return nullptr;
-    case YAML::NodeType::Scalar:
-      // yaml-cpp tags quoted and explicitly typed scalars "!"/"!!str"; plain ones "?".
-      if (node.Tag() == "?") return PlainScalarToJson(node.Scalar());
-      return node.Scalar();
-    case YAML::NodeType::Sequence: {
-      Json out = Json::array();
-      for (const YAML::Node& item : node) out.push_back(YamlToJson(item));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      Json out = Json::object();
-      for (const auto& kv : node) out[kv.first.Scalar()] = YamlToJson(kv.second);
-      return out;
-    }
-  }
-  return nullptr;
-}
-
-// Returns 1-based line and column of the character nlohmann stopped at, given the number of
-// bytes it had read (the offending byte is the last one read; past the end means EOF).
-std::pair<std::size_t, std::size_t> LineColumn(const std::string& text, std::size_t bytes_read) {
-  std::size_t pos = bytes_read == 0 ? 0 : bytes_read - 1;
-  if (bytes_read > text.size()) pos = text.size();
-  const std::size_t line =
-      1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + pos, '\n'));
-  const std::size_t line_start = pos == 0 ? 0 : text.rfind('\n', pos - 1);
-  const std::size_t column =
-      line_start == std::string::npos || pos == 0 ? pos + 1 : pos - line_start;
-  return {line, column};
-}
-
-// nlohmann's message without its "[json.exception...] parse error at ...: " prefix.
-std::string JsonSyntaxMessage(const std::string& what) {
-  const std::size_t head = what.find("parse error");
-  if (head == std::string::npos) return what;
-  const std::size_t colon = what.find(": ", head);
-  return colon == std::string::npos ? what : what.substr(colon + 2);
-}
-
-// Reads and parses `path`; throws Error(kInvalidConfig) naming it for anything but a
-// well-formed document.
+// Reads `path` (JSON, or YAML by its extension); throws Error(kInvalidConfig) naming it
+// for anything but a non-empty, well-formed document.
 Json ReadDocument(const std::string& path) {
-  std::error_code ec;
-  const fs::file_status st = fs::status(path, ec);
-  if (!fs::exists(st)) {
-    throw Error(ErrorCode::kInvalidConfig, path + ": templates file not found");
-  }
-  if (fs::is_directory(st)) {
-    throw Error(ErrorCode::kInvalidConfig,
-                path + ": is a directory, not a templates file");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw Error(ErrorCode::kInvalidConfig,
-                path + ": templates file cannot be read: " + std::strerror(errno));
-  }
-  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) {
-    throw Error(ErrorCode::kInvalidConfig, path + ": templates file cannot be read");
-  }
-  if (Trim(text).empty()) {
+  Json doc = ReadStructuredFile(path);
+  if (doc.is_null()) {
     throw Error(ErrorCode::kInvalidConfig,
                 path + ": templates file is empty: expected {\"templates\": [...]}");
   }
-  if (IsYamlPath(path)) {
-    try {
-      return YamlToJson(YAML::Load(text));
-    } catch (const YAML::ParserException& e) {
-      throw Error(ErrorCode::kInvalidConfig,
-                  path + ":" + std::to_string(e.mark.line + 1) + ":" +
-                      std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
-    } catch (const YAML::Exception& e) {
-      throw Error(ErrorCode::kInvalidConfig, path + ": invalid YAML: " + e.msg);
-    }
-  }
-  try {
-    return Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    const auto [line, column] = LineColumn(text, e.byte);
-    throw Error(ErrorCode::kInvalidConfig, path + ":" + std::to_string(line) + ":" +
-                                               std::to_string(column) + ": invalid JSON: " +
-                                               JsonSyntaxMessage(e.what()));
-  }
+  return doc;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -235,7 +121,7 @@ class Reporter {
   void File(const std::string& what) { Add(source_ + ": " + what); }
 
   // A problem of one template (`who` is "template 'X'" or "template at index N").
-  void Template(const std::string& who, const std::string& what) {
+  void TemplateProblem(const std::string& who, const std::string& what) {
     Add(source_ + ": " + who + ": " + what);
   }
 
@@ -301,8 +187,7 @@ class TemplateParser {
     ParseAbis();
     ParseString({"context"}, &t_.context);
     CheckHeterogeneous();
-    if (types_ok) CheckTypesPresent();
-    if (types_ok) DeriveMissingAttributes();
+    if (types_ok && CheckTypesPresent()) DeriveMissingAttributes();
     return t_;
   }
 
@@ -541,14 +426,16 @@ class TemplateParser {
     return ok;
   }
 
-  void CheckTypesPresent() {
+  // False (after reporting it) when nothing says which instances to launch.
+  bool CheckTypesPresent() {
     if (!t_.vm_types.empty() || !t_.launch_template_id.empty() ||
         !t_.abis_instance_requirements.is_null()) {
-      return;
+      return true;
     }
     Bad(Name("vmType"), "missing: give " + Name("vmType") + " or " + Name("vmTypes") + " (or " +
                             Name("launchTemplateId") + " / " +
                             Name("abisInstanceRequirements") + ")");
+    return false;
   }
 
   void ParseString(std::initializer_list<const char*> names, std::string* out,
@@ -830,7 +717,7 @@ std::vector<Template> ParseTemplates(const nlohmann::ordered_json& doc, const st
   for (std::size_t i = 0; i < list->size(); ++i) {
     const Json& item = (*list)[i];
     if (!item.is_object()) {
-      rep.Template("template at index " + std::to_string(i),
+      rep.TemplateProblem("template at index " + std::to_string(i),
                    "must be an object, got " + KindOf(item));
       continue;
     }

@@ -1,13 +1,12 @@
 #include "store/sqlite_store.h"
 
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <SQLiteCpp/Database.h>
-#include <SQLiteCpp/Exception.h>
-#include <SQLiteCpp/Statement.h>
 
 #include <cerrno>
 #include <chrono>
@@ -51,7 +50,7 @@ CREATE TABLE requests (
 );
 CREATE INDEX requests_open ON requests (created_at) WHERE status = 'running';
 CREATE INDEX requests_created ON requests (created_at);
-CREATE INDEX requests_template ON requests (template_id);
+CREATE INDEX requests_template ON requests (template_id, created_at);
 
 CREATE TABLE machines (
   machine_id        TEXT    NOT NULL PRIMARY KEY,
@@ -77,10 +76,12 @@ CREATE TABLE machines (
   message           TEXT    NOT NULL,
   version           INTEGER NOT NULL
 );
-CREATE INDEX machines_request ON machines (request_id);
-CREATE INDEX machines_return ON machines (return_request_id);
-CREATE INDEX machines_name ON machines (name);
-CREATE INDEX machines_template ON machines (template_id);
+CREATE INDEX machines_request ON machines (request_id, created_at);
+CREATE INDEX machines_return ON machines (return_request_id, created_at);
+CREATE INDEX machines_name ON machines (name, created_at);
+CREATE INDEX machines_template ON machines (template_id, created_at);
+CREATE INDEX machines_active ON machines (created_at)
+  WHERE state NOT IN ('terminated', 'failed', 'gone');
 
 CREATE TABLE store_health (checked_at INTEGER NOT NULL);
 )sql"},
@@ -91,17 +92,21 @@ constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // Column names in bind order; `version` is always last and handled apart. The first
 // column is the primary key.
 constexpr std::string_view kRequestColumns[] = {
-    "request_id",   "kind",       "template_id", "provider_name", "requested_count",
-    "status",       "launch_state", "client_token", "message",    "created_at",
-    "updated_at",   "deadline",   "provider_data"};
+    "request_id", "kind",         "template_id",  "provider_name", "requested_count",
+    "status",     "launch_state", "client_token", "message",       "created_at",
+    "updated_at", "deadline",     "provider_data"};
 
-constexpr std::string_view kMachineColumns[] = {
-    "machine_id",     "name",           "request_id",        "return_request_id",
-    "template_id",    "provider_name",  "instance_type",     "private_ip",
-    "public_ip",      "availability_zone", "price_type",     "cloud_host_id",
-    "state",          "acquire_result", "return_result",     "terminate_refused",
-    "weight",         "launch_time",    "created_at",        "updated_at",
-    "message"};
+constexpr std::string_view kMachineColumns[] = {"machine_id",    "name",
+                                                "request_id",    "return_request_id",
+                                                "template_id",   "provider_name",
+                                                "instance_type", "private_ip",
+                                                "public_ip",     "availability_zone",
+                                                "price_type",    "cloud_host_id",
+                                                "state",         "acquire_result",
+                                                "return_result", "terminate_refused",
+                                                "weight",        "launch_time",
+                                                "created_at",    "updated_at",
+                                                "message"};
 
 // The SQL texts for one table, built once from its column list.
 struct TableSql {
@@ -129,8 +134,8 @@ TableSql BuildTableSql(std::string_view table, const std::string_view (&cols)[N]
     if (i > 0) sets += std::string(cols[i]) + " = " + p + ", ";
   }
   t.select = "SELECT " + names + ", version FROM " + std::string(table);
-  t.insert = "INSERT INTO " + std::string(table) + " (" + names + ", version) VALUES (" +
-             params + ", 1)";
+  t.insert =
+      "INSERT INTO " + std::string(table) + " (" + names + ", version) VALUES (" + params + ", 1)";
   t.update = "UPDATE " + std::string(table) + " SET " + sets + "version = version + 1 WHERE " +
              std::string(cols[0]) + " = ?1 AND version = ?" + std::to_string(N + 1);
   return t;
@@ -145,6 +150,11 @@ const TableSql& MachineSql() {
   static const TableSql sql = BuildTableSql("machines", kMachineColumns);
   return sql;
 }
+
+// Machines not in a final state (IsFinalMachineState), spelled as in the partial index
+// machines_active. The test ActiveOnlyMeansNotFinal keeps the two in step.
+constexpr std::string_view kActiveMachineCondition =
+    "state NOT IN ('terminated', 'failed', 'gone')";
 
 // Newest first, ties broken by insertion order.
 constexpr std::string_view kNewestFirst = " ORDER BY created_at DESC, rowid DESC";
@@ -328,13 +338,14 @@ void SqliteStore::Migrate() {
       found = UserVersion();
       if (found > kSchemaVersion) refuse_newer(found);
       if (found == 0) {
-        int tables = db_->execAndGet(
-                            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
-                         .getInt();
+        int tables =
+            db_->execAndGet("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+                .getInt();
         if (tables > 0) {
           throw Error(ErrorCode::kStore,
-                      path_ + " is a SQLite database of another program (it has tables but no "
-                              "orb schema version); set storage.path to a new file");
+                      path_ +
+                          " is a SQLite database of another program (it has tables but no "
+                          "orb schema version); set storage.path to a new file");
         }
       }
       for (const Migration& m : kMigrations) {
@@ -370,8 +381,9 @@ void SqliteStore::Commit(std::string_view action) {
   try {
     db_->exec("COMMIT");
   } catch (const SQLite::Exception& e) {
+    Error error = Describe(e, action);  // before the rollback resets the OS error
     RollbackQuietly();
-    Fail(e, action);
+    throw error;
   }
 }
 
@@ -391,44 +403,53 @@ void SqliteStore::EnsureTransactionAlive(std::string_view action) {
 }
 
 void SqliteStore::Fail(const SQLite::Exception& e, std::string_view action) const {
+  throw Describe(e, action);
+}
+
+Error SqliteStore::Describe(const SQLite::Exception& e, std::string_view action) const {
   const std::string what = "cannot " + std::string(action) + ": ";
-  const std::string detail = e.what();
-  switch (e.getErrorCode() & 0xff) {
+  std::string detail = e.what();
+  // The operating system's reason ("No space left on device", "Permission denied")
+  // says more than SQLite's generic "disk I/O error".
+  const int os_errno = db_ ? sqlite3_system_errno(db_->getHandle()) : 0;
+  if (os_errno != 0) detail += ": " + std::string(std::strerror(os_errno));
+  int primary = e.getErrorCode() & 0xff;
+  if (primary == SQLITE_IOERR && (os_errno == ENOSPC || os_errno == EDQUOT)) primary = SQLITE_FULL;
+  switch (primary) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      throw Error(ErrorCode::kStore,
-                  what + "the database " + path_ + " stayed locked by another process for more "
-                      "than " + std::to_string(busy_timeout_ms_) +
-                      " ms; retry, or raise storage.busy_timeout_ms");
+      return Error(ErrorCode::kStore, what + "the database " + path_ +
+                                          " stayed locked by another process for more than " +
+                                          std::to_string(busy_timeout_ms_) +
+                                          " ms; retry, or raise storage.busy_timeout_ms");
     case SQLITE_NOTADB:
-      throw Error(ErrorCode::kStore,
-                  what + path_ + " is not an orb database (" + detail +
-                      "); move it aside or set storage.path to another file");
+      return Error(ErrorCode::kStore, what + path_ + " is not an orb database (" + detail +
+                                          "); move it aside or set storage.path to another file");
     case SQLITE_CORRUPT:
-      throw Error(ErrorCode::kStore,
-                  what + "the database " + path_ + " is corrupt (" + detail +
-                      "); restore it from a backup or move it aside");
+      return Error(ErrorCode::kStore, what + "the database " + path_ + " is corrupt (" + detail +
+                                          "); restore it from a backup or move it aside");
     case SQLITE_READONLY:
     case SQLITE_PERM:
     case SQLITE_AUTH:
-      throw Error(ErrorCode::kStore,
-                  what + "the database " + path_ + " is read-only (" + detail +
-                      "); make the file, its directory and its -wal/-shm files writable by "
-                      "this user");
+      return Error(ErrorCode::kStore,
+                   what + "the database " + path_ + " is read-only (" + detail +
+                       "); make the file, its directory and its -wal/-shm files writable by "
+                       "this user");
     case SQLITE_FULL:
-      throw Error(ErrorCode::kStore,
-                  what + "the disk holding the database " + path_ +
-                      " is full; free some space and retry (the change was not saved)");
+      return Error(ErrorCode::kStore, what + "the disk holding the database " + path_ +
+                                          " is full (" + detail +
+                                          "); free some space and retry (the change was not "
+                                          "saved)");
     case SQLITE_CANTOPEN:
-      throw Error(ErrorCode::kStore,
-                  what + "cannot open the database " + path_ + " (" + detail +
-                      "); check that the file and its directory are readable and writable "
-                      "by this user");
+      return Error(ErrorCode::kStore,
+                   what + "cannot open the database " + path_ + " (" + detail +
+                       "); check that the file and its directory are readable and writable "
+                       "by this user");
     case SQLITE_IOERR:
-      throw Error(ErrorCode::kStore, what + "I/O error on the database " + path_ + " (" + detail +
-                                         "); check the disk (the change was not saved)");
+      return Error(ErrorCode::kStore, what + "I/O error on the database " + path_ + " (" + detail +
+                                          "); check the disk and retry");
     default:
-      throw Error(ErrorCode::kStore, what + "database " + path_ + ": " + detail);
+      return Error(ErrorCode::kStore, what + "database " + path_ + ": " + detail);
   }
 }
 
@@ -591,16 +612,8 @@ std::vector<Machine> SqliteStore::ListMachines(const MachineQuery& query) {
     if (!query.request_id.empty()) sql += " AND request_id = :request_id";
     if (!query.return_request_id.empty()) sql += " AND return_request_id = :return_request_id";
     if (!query.template_id.empty()) sql += " AND template_id = :template_id";
-    if (query.active_only) {
-      // The state names are fixed identifiers without quotes, safe to inline.
-      std::string finals;
-      for (MachineState s : kAllMachineStates) {
-        if (!IsFinalMachineState(s)) continue;
-        if (!finals.empty()) finals += ", ";
-        finals += "'" + std::string(MachineStateName(s)) + "'";
-      }
-      sql += " AND state NOT IN (" + finals + ")";
-    }
+    // Spelled exactly as in the partial index machines_active so that it applies.
+    if (query.active_only) sql += " AND " + std::string(kActiveMachineCondition);
     sql += kNewestFirst;
     if (query.limit > 0) sql += " LIMIT :limit";
     SQLite::Statement stmt(*db_, sql);
@@ -678,8 +691,8 @@ void SqliteStore::CheckHealth() {
 Request SqliteStore::ReadRequest(SQLite::Statement& stmt) const {
   auto bad = [&](std::string_view field, const std::string& value, const std::string& id) {
     return Error(ErrorCode::kStore, "the database " + path_ + " holds an unknown " +
-                                        std::string(field) + " '" + value + "' for request " +
-                                        id + "; it was written by a newer orb or is corrupt");
+                                        std::string(field) + " '" + value + "' for request " + id +
+                                        "; it was written by a newer orb or is corrupt");
   };
   Request r;
   int i = 0;
@@ -712,8 +725,8 @@ Request SqliteStore::ReadRequest(SQLite::Statement& stmt) const {
 Machine SqliteStore::ReadMachine(SQLite::Statement& stmt) const {
   auto bad = [&](std::string_view field, const std::string& value, const std::string& id) {
     return Error(ErrorCode::kStore, "the database " + path_ + " holds an unknown " +
-                                        std::string(field) + " '" + value + "' for machine " +
-                                        id + "; it was written by a newer orb or is corrupt");
+                                        std::string(field) + " '" + value + "' for machine " + id +
+                                        "; it was written by a newer orb or is corrupt");
   };
   auto result = [&](std::string_view field, const std::string& value, const std::string& id) {
     auto parsed = ParseMachineResult(value);

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.h"
 #include "store/store.h"
 
 namespace SQLite {
@@ -99,6 +100,9 @@ class SqliteStore : public Store {
 
   // Turns a SQLite failure while doing `action` into an orb::Error naming the file.
   [[noreturn]] void Fail(const SQLite::Exception& e, std::string_view action) const;
+
+  // The orb::Error that Fail throws.
+  Error Describe(const SQLite::Exception& e, std::string_view action) const;
 
   Request ReadRequest(SQLite::Statement& stmt) const;
   Machine ReadMachine(SQLite::Statement& stmt) const;

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs orb's build dependencies from Debian 12 packages (only those missing) and
+# builds orb into ./build. Safe to run again: it installs and rebuilds only what changed.
+#
+# Usage: tools/setup.sh
+# Environment:
+#   ORB_WERROR=ON      treat compiler warnings as errors (tools/test.sh and CI set it)
+#   ORB_BUILD_DIR=DIR  build directory (default: build)
+#   ORB_BUILD_TYPE=T   CMake build type (default: RelWithDebInfo)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+readonly PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache
+  nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libcurl4-openssl-dev libssl-dev
+  libpugixml-dev libsqlite3-dev libsqlitecpp-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  hyperfine
+)
+
+say() { echo "setup: $*" >&2; }
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -gt 0 ]]; then
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { say "need root (or sudo) to install: ${missing[*]}"; exit 1; }
+    sudo=(sudo)
+  fi
+  say "installing ${missing[*]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >&2
+fi
+
+build_dir=${ORB_BUILD_DIR:-build}
+say "building in ${build_dir}"
+cmake -S . -B "$build_dir" -G Ninja \
+  -DCMAKE_BUILD_TYPE="${ORB_BUILD_TYPE:-RelWithDebInfo}" \
+  -DORB_WERROR="${ORB_WERROR:-OFF}" >&2
+cmake --build "$build_dir" -j "$(nproc)" >&2
+say "done: ${build_dir}/orb"
