@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "common/error.h"
 
@@ -377,6 +378,28 @@ TEST(SettingsTest, ValueChecks) {
   EXPECT_NE(CheckSettingValue(*port, "80x"), "");
   EXPECT_NE(CheckSettingValue(*port, ""), "");
   EXPECT_NE(CheckSettingValue(*port, "99999999999999999999999"), "");
+}
+
+}  // namespace
+}  // namespace orb
+
+namespace orb {
+namespace {
+
+// docs/configuration.md documents every setting (it is generated from the
+// registry; this keeps it from falling behind).
+TEST(SettingsTest, EverySettingIsDocumented) {
+  std::ifstream in(std::string(ORB_SOURCE_DIR) + "/docs/configuration.md");
+  ASSERT_TRUE(in) << "docs/configuration.md is missing";
+  std::stringstream text;
+  text << in.rdbuf();
+  for (const SettingSpec& s : AllSettings()) {
+    EXPECT_NE(text.str().find("| `" + std::string(s.key) + "` |"), std::string::npos)
+        << s.key << " is not in docs/configuration.md";
+    for (std::string_view e : s.env) {
+      EXPECT_NE(text.str().find("`" + std::string(e) + "`"), std::string::npos) << e;
+    }
+  }
 }
 
 }  // namespace
