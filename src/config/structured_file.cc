@@ -1,5 +1,6 @@
 #include "config/structured_file.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -41,6 +42,13 @@ json ScalarFromYaml(const YAML::Node& node) {
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
+  // A number written with a leading zero ("007", a tag value or an id) stays a
+  // string: reading it as 7 would silently change what the operator wrote.
+  std::size_t digits_from = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  if (s.size() > digits_from + 1 && s[digits_from] == '0' &&
+      std::isdigit(static_cast<unsigned char>(s[digits_from + 1]))) {
+    return s;
+  }
   char* end = nullptr;
   errno = 0;
   long long n = std::strtoll(s.c_str(), &end, 10);

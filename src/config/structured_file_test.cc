@@ -31,6 +31,10 @@ TEST(StructuredFileTest, YamlScalarsGetTypes) {
   EXPECT_EQ(doc["f"], "hello");
   EXPECT_EQ(doc["g"], "007");
   EXPECT_EQ(doc["h"][1], 2);
+  auto zero = ParseStructuredText("tag: 007\nzero: 0\nneg: -012\n", "x.yaml");
+  EXPECT_EQ(zero["tag"], "007");
+  EXPECT_EQ(zero["zero"], 0);
+  EXPECT_EQ(zero["neg"], "-012");
 }
 
 TEST(StructuredFileTest, KeepsKeyOrder) {

@@ -313,22 +313,23 @@ class TemplateParser {
         Bad(key, "must be RunInstances, EC2Fleet, SpotFleet or ASG, got " + Show(*v));
       }
     }
-    const bool is_fleet = t_.provider_api == ProviderApi::kEc2Fleet ||
-                          t_.provider_api == ProviderApi::kSpotFleet;
+    const bool is_fleet =
+        t_.provider_api == ProviderApi::kEc2Fleet || t_.provider_api == ProviderApi::kSpotFleet;
     if (const Json* v = Get({"fleetType", "fleet_type"}, &key)) {
       const auto ft = v->is_string() ? ParseFleetType(v->get<std::string>()) : std::nullopt;
       if (!ft) {
         Bad(key, "must be instant, request or maintain, got " + Show(*v));
       } else if (t_.provider_api == ProviderApi::kSpotFleet && *ft == FleetType::kInstant) {
-        Bad(key, "SpotFleet has no instant type: use request or maintain (or providerApi "
-                 "EC2Fleet)");
+        Bad(key,
+            "SpotFleet has no instant type: use request or maintain (or providerApi "
+            "EC2Fleet)");
       } else if (is_fleet) {
         t_.fleet_type = *ft;
       }
     }
     if (is_fleet && !t_.fleet_type) {
-      t_.fleet_type = t_.provider_api == ProviderApi::kEc2Fleet ? FleetType::kInstant
-                                                                : FleetType::kRequest;
+      t_.fleet_type =
+          t_.provider_api == ProviderApi::kEc2Fleet ? FleetType::kInstant : FleetType::kRequest;
     }
     if (const Json* v = Get({"priceType", "price_type"}, &key)) {
       const std::string text = v->is_string() ? v->get<std::string>() : "";
@@ -368,8 +369,7 @@ class TemplateParser {
       return true;
     }
     if (!v.is_object()) {
-      Bad(key, std::string("must be an object of instance type: ") + what + ", got " +
-                   KindOf(v));
+      Bad(key, std::string("must be an object of instance type: ") + what + ", got " + KindOf(v));
       return false;
     }
     for (const auto& [type, w] : v.items()) {
@@ -379,8 +379,8 @@ class TemplateParser {
       }
       const auto n = ToInteger(w);
       if (!n || *n < min_value || *n > INT_MAX) {
-        Bad(key, std::string(what) + " of '" + type + "' must be an integer >= " +
-                     std::to_string(min_value) + ", got " + Show(w));
+        Bad(key, std::string(what) + " of '" + type +
+                     "' must be an integer >= " + std::to_string(min_value) + ", got " + Show(w));
         return false;
       }
       out->emplace_back(type, static_cast<int>(*n));
@@ -391,8 +391,7 @@ class TemplateParser {
   bool ParseInstanceTypes() {
     bool ok = true;
     std::string types_key, type_key, key;
-    const Json* types =
-        Get({"vmTypes", "vm_types", "machine_types", "instance_types"}, &types_key);
+    const Json* types = Get({"vmTypes", "vm_types", "machine_types", "instance_types"}, &types_key);
     if (types != nullptr) ok = ParseTypeMap(types_key, *types, 1, "weight", &t_.vm_types);
 
     if (const Json* one = Get({"vmType", "vm_type", "instance_type"}, &type_key)) {
@@ -410,8 +409,8 @@ class TemplateParser {
           const bool listed = std::any_of(t_.vm_types.begin(), t_.vm_types.end(),
                                           [&](const auto& p) { return p.first == name; });
           if (!listed) {
-            Bad(type_key, "'" + name + "' is not among " + types_key +
-                              ": give either one or the other");
+            Bad(type_key,
+                "'" + name + "' is not among " + types_key + ": give either one or the other");
             ok = false;
           }
         }
@@ -433,8 +432,8 @@ class TemplateParser {
       return true;
     }
     Bad(Name("vmType"), "missing: give " + Name("vmType") + " or " + Name("vmTypes") + " (or " +
-                            Name("launchTemplateId") + " / " +
-                            Name("abisInstanceRequirements") + ")");
+                            Name("launchTemplateId") + " / " + Name("abisInstanceRequirements") +
+                            ")");
     return false;
   }
 
@@ -473,9 +472,9 @@ class TemplateParser {
     if (v == nullptr) return;
     const auto n = ToInteger(*v);
     if (!n || *n < min || *n > max) {
-      std::string range = max == INT_MAX ? "an integer >= " + std::to_string(min)
-                                         : "an integer from " + std::to_string(min) + " to " +
-                                               std::to_string(max);
+      std::string range =
+          max == INT_MAX ? "an integer >= " + std::to_string(min)
+                         : "an integer from " + std::to_string(min) + " to " + std::to_string(max);
       Bad(key, "must be " + range + ", got " + Show(*v));
       return;
     }
@@ -491,8 +490,8 @@ class TemplateParser {
       return;
     }
     if (!v->is_array()) {
-      Bad(key, "must be a string, a comma-separated string or an array of strings, got " +
-                   KindOf(*v));
+      Bad(key,
+          "must be a string, a comma-separated string or an array of strings, got " + KindOf(*v));
       return;
     }
     std::vector<std::string> items;
@@ -556,9 +555,8 @@ class TemplateParser {
     }
     if (v->is_array()) {  // AWS form: [{"Key": "k", "Value": "v"}, ...]
       for (const Json& item : *v) {
-        const bool shaped = item.is_object() && item.contains("Key") &&
-                            item["Key"].is_string() && item.contains("Value") &&
-                            ScalarText(item["Value"]);
+        const bool shaped = item.is_object() && item.contains("Key") && item["Key"].is_string() &&
+                            item.contains("Value") && ScalarText(item["Value"]);
         if (!shaped || Trim(item["Key"].get<std::string>()).empty()) {
           Bad(key, "items must be {\"Key\": \"k\", \"Value\": \"v\"}, got " + Show(item));
           return;
@@ -572,8 +570,8 @@ class TemplateParser {
 
   void ParseSpotPrice() {
     std::string key;
-    const Json* v = Get({"maxSpotPrice", "max_spot_price", "spotPrice", "spot_price", "max_price"},
-                        &key);
+    const Json* v =
+        Get({"maxSpotPrice", "max_spot_price", "spotPrice", "spot_price", "max_price"}, &key);
     if (v == nullptr) return;
     const auto price = ToNumber(*v);
     if (!price || *price <= 0) {
@@ -660,8 +658,8 @@ std::string FindTemplatesFile(const std::string& conf_dir, const std::string& pr
   const fs::path dir(conf_dir);
   std::vector<std::string> names;
   if (!provider_name.empty()) names.push_back(provider_name + "prov_templates.json");
-  for (const char* n : {"awsprov_templates.json", "templates.json", "templates.yaml",
-                        "templates.yml"}) {
+  for (const char* n :
+       {"awsprov_templates.json", "templates.json", "templates.yaml", "templates.yml"}) {
     names.emplace_back(n);
   }
   for (const std::string& name : names) {
@@ -718,7 +716,7 @@ std::vector<Template> ParseTemplates(const nlohmann::ordered_json& doc, const st
     const Json& item = (*list)[i];
     if (!item.is_object()) {
       rep.TemplateProblem("template at index " + std::to_string(i),
-                   "must be an object, got " + KindOf(item));
+                          "must be an object, got " + KindOf(item));
       continue;
     }
     TemplateParser parser(item, i, source, &seen_ids, &rep);
@@ -762,6 +760,13 @@ nlohmann::ordered_json TemplateRecord(const Template& t) {
     if (rec.contains(snake)) continue;
     rec[snake] = value;
   }
+  // How the template launches, as orb understood it, also when the file relied on
+  // defaults.
+  if (!rec.contains("provider_api")) rec["provider_api"] = std::string(ProviderApiName(t.provider_api));
+  if (t.fleet_type && !rec.contains("fleet_type")) {
+    rec["fleet_type"] = std::string(FleetTypeName(*t.fleet_type));
+  }
+  if (!rec.contains("price_type")) rec["price_type"] = std::string(PriceTypeName(t.price_type));
   return rec;
 }
 

@@ -32,8 +32,7 @@ std::vector<Template> LoadTemplatesFile(const std::string& path);
 // every problem found, each as "<file>: template '<id>' field '<key>': <what is wrong>"
 // (or "<file>: <what is wrong>" for the file as a whole). An empty result means the file
 // is valid. `out`, when non-null, receives the templates that had no problem.
-std::vector<std::string> ValidateTemplatesFile(const std::string& path,
-                                               std::vector<Template>* out);
+std::vector<std::string> ValidateTemplatesFile(const std::string& path, std::vector<Template>* out);
 
 // Parses a templates document already read from `source` (used in messages and stored
 // as Template::source_file). With `problems` null, throws Error(kInvalidConfig) for the

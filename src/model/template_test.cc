@@ -12,8 +12,8 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
 TEST(TemplateModelTest, ParseProviderApiAcceptsAnyCasingAndSeparators) {
-  for (const char* s : {"RunInstances", "runinstances", "RUN_INSTANCES", "run-instances",
-                        "Run Instances"}) {
+  for (const char* s :
+       {"RunInstances", "runinstances", "RUN_INSTANCES", "run-instances", "Run Instances"}) {
     EXPECT_EQ(ParseProviderApi(s), ProviderApi::kRunInstances) << s;
   }
   for (const char* s : {"EC2Fleet", "ec2fleet", "ec2_fleet", "EC2-FLEET", "Ec2 Fleet"}) {
