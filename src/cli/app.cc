@@ -125,13 +125,9 @@ int RequestsList(Context& c, const RequestListOptions& o) {
   q.template_id = o.template_id;
   q.limit = o.limit;
   if (!o.kind.empty()) q.kind = ParseRequestKind(o.kind);
-  std::optional<RequestStatus> status;
-  if (!o.status.empty()) status = ParseRequestStatus(o.status);
+  if (!o.status.empty()) q.status = ParseRequestStatus(o.status);
   std::vector<json> records;
-  for (const Request& r : c.GetBroker().ListRequests(q)) {
-    if (status && r.status != *status) continue;
-    records.push_back(RequestRecord(r));
-  }
+  for (const Request& r : c.GetBroker().ListRequests(q)) records.push_back(RequestRecord(r));
   c.out << FormatRecords(records, "requests", kRequestColumns, c.output);
   return 0;
 }

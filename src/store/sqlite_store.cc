@@ -537,11 +537,13 @@ std::vector<Request> SqliteStore::ListRequests(const RequestQuery& query) {
     std::string sql = RequestSql().select + " WHERE 1";
     // Written as a literal so that the partial index requests_open applies.
     if (query.open_only) sql += " AND status = 'running'";
+    if (query.status) sql += " AND status = :status";
     if (query.kind) sql += " AND kind = :kind";
     if (!query.template_id.empty()) sql += " AND template_id = :template_id";
     sql += kNewestFirst;
     if (query.limit > 0) sql += " LIMIT :limit";
     SQLite::Statement stmt(*db_, sql);
+    if (query.status) stmt.bind(":status", std::string(RequestStatusName(*query.status)));
     if (query.kind) stmt.bind(":kind", std::string(RequestKindName(*query.kind)));
     if (!query.template_id.empty()) stmt.bind(":template_id", query.template_id);
     if (query.limit > 0) stmt.bind(":limit", static_cast<std::int64_t>(query.limit));

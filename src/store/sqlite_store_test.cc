@@ -489,6 +489,13 @@ TEST(SqliteStoreTest, ListRequestsHonoursEveryFilterNewestFirst) {
               ::testing::ElementsAre("req-old"));
   EXPECT_THAT(RequestIds(store.ListRequests(Rq(false, std::nullopt, "none", 0))),
               ::testing::IsEmpty());
+  // A status filter applies before the limit.
+  RequestQuery errors;
+  errors.status = RequestStatus::kCompleteWithError;
+  errors.limit = 1;
+  EXPECT_THAT(RequestIds(store.ListRequests(errors)), ::testing::ElementsAre("req-err"));
+  errors.status = RequestStatus::kComplete;
+  EXPECT_THAT(RequestIds(store.ListRequests(errors)), ::testing::ElementsAre("req-done"));
 }
 
 TEST(SqliteStoreTest, ListMachinesHonoursEveryFilterNewestFirst) {

@@ -16,6 +16,7 @@ namespace orb {
 // Which requests ListRequests returns. Empty fields do not filter.
 struct RequestQuery {
   bool open_only = false;                // only status kRunning
+  std::optional<RequestStatus> status;   // only this status
   std::optional<RequestKind> kind;       // only this kind
   std::string template_id;               // only requests of this template
   int limit = 0;                         // at most this many, newest first; 0 = all
