@@ -6,5 +6,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ORB_WERROR=ON tools/setup.sh
+# The AWS integration tests run against moto, from Debian's packages (each test
+# program starts its own server on a free loopback port).
+tools/fetch-moto.sh --deps >/dev/null
 cd "${ORB_BUILD_DIR:-build}"
 ctest --output-on-failure -j "$(nproc)" --timeout 300 "$@"

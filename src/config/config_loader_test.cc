@@ -378,6 +378,16 @@ TEST(SettingsTest, ValueChecks) {
   EXPECT_NE(CheckSettingValue(*port, "80x"), "");
   EXPECT_NE(CheckSettingValue(*port, ""), "");
   EXPECT_NE(CheckSettingValue(*port, "99999999999999999999999"), "");
+  EXPECT_EQ(ParseRate("5/2"), std::make_pair(5.0, 2.0));
+  EXPECT_EQ(ParseRate(" 100 / 0.5 "), std::make_pair(100.0, 0.5));
+  EXPECT_FALSE(ParseRate("5").has_value());
+  EXPECT_FALSE(ParseRate("0/2").has_value());
+  EXPECT_FALSE(ParseRate("5/x").has_value());
+  const SettingSpec* run = FindSetting("aws.rate_limit.run_instances");
+  ASSERT_NE(run, nullptr);
+  EXPECT_EQ(run->default_value, "5/2");
+  EXPECT_EQ(run->env.front(), "ORB_AWS_RATE_LIMIT_RUN_INSTANCES");
+  EXPECT_NE(CheckSettingValue(*run, "fast"), "");
 }
 
 }  // namespace

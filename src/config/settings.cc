@@ -1,6 +1,7 @@
 #include "config/settings.h"
 
 #include <charconv>
+#include <deque>
 
 #include "common/strings.h"
 
@@ -11,6 +12,13 @@
 namespace orb {
 
 namespace {
+
+// Keeps a built name alive for the program's lifetime, for the string_views of the
+// registry.
+std::string_view InternName(std::string name) {
+  static std::deque<std::string> names;
+  return names.emplace_back(std::move(name));
+}
 
 std::vector<SettingSpec> BuildSettings() {
   using T = SettingType;
@@ -96,6 +104,39 @@ std::vector<SettingSpec> BuildSettings() {
        .min = 0, .max = 10,
        .description = "retries of a throttled or failed AWS call (idempotent calls only)"});
 
+  add({.key = "aws.ca_bundle", .type = T::kPath, .env = {"ORB_AWS_CA_BUNDLE", "AWS_CA_BUNDLE"},
+       .description = "CA certificates file for TLS to AWS (default: the system's)"});
+  add({.key = "aws.retry_base_delay_ms", .type = T::kInt, .default_value = "200",
+       .env = {"ORB_AWS_RETRY_BASE_DELAY_MS"}, .min = 1, .max = 60000,
+       .description = "first retry waits up to this long; each further retry doubles it "
+                      "(full jitter)"});
+  add({.key = "aws.retry_max_delay_ms", .type = T::kInt, .default_value = "20000",
+       .env = {"ORB_AWS_RETRY_MAX_DELAY_MS"}, .min = 1, .max = 600000,
+       .description = "longest wait before one retry"});
+  add({.key = "aws.max_pacing_wait_ms", .type = T::kInt, .default_value = "60000",
+       .env = {"ORB_AWS_MAX_PACING_WAIT_MS"}, .min = 0, .max = 600000,
+       .description = "longest wait for the client-side rate limit before a call fails"});
+  add({.key = "aws.circuit_breaker_failures", .type = T::kInt, .default_value = "5",
+       .env = {"ORB_AWS_CIRCUIT_BREAKER_FAILURES"}, .min = 1, .max = 1000,
+       .description = "consecutive network/5xx failures of an endpoint before orb fails fast"});
+  add({.key = "aws.circuit_breaker_open_sec", .type = T::kInt, .default_value = "30",
+       .env = {"ORB_AWS_CIRCUIT_BREAKER_OPEN_SEC"}, .min = 1, .max = 3600,
+       .description = "how long orb fails fast before trying the endpoint again"});
+  add({.key = "aws.imds_timeout_ms", .type = T::kInt, .default_value = "1000",
+       .env = {"ORB_AWS_IMDS_TIMEOUT_MS"}, .min = 50, .max = 60000,
+       .description = "timeout of each instance-metadata call (instance-profile credentials)"});
+  // Client-side rate limits per EC2 API family: AWS's default token buckets.
+  const std::pair<const char*, const char*> rates[] = {
+      {"run_instances", "5/2"},   {"terminate_instances", "100/5"}, {"mutating", "50/5"},
+      {"describe", "100/20"},     {"create_tags", "100/10"},
+      {"describe_spot_fleet_instances", "100/5"}, {"autoscaling", "20/5"}, {"sts", "50/10"}};
+  for (const auto& [family, rate] : rates) {
+    add({.key = InternName(std::string("aws.rate_limit.") + family), .type = T::kRate,
+         .default_value = rate, .env = {InternName("ORB_AWS_RATE_LIMIT_" + ToUpperSnake(family))},
+         .description = "client-side rate limit of this API family: BURST/REFILL_PER_SECOND "
+                        "(raise it with your account's limits)"});
+  }
+
   add({.key = "request.instance_pending_timeout_sec", .type = T::kInt, .default_value = "900",
        .env = {"ORB_INSTANCE_PENDING_TIMEOUT_SEC"},
        .ibm_key = "AWS_INSTANCE_PENDING_TIMEOUT_SEC", .min = 60, .max = 86400,
@@ -144,6 +185,18 @@ const SettingSpec* FindSetting(std::string_view key) {
   return nullptr;
 }
 
+std::optional<std::pair<double, double>> ParseRate(std::string_view value) {
+  std::vector<std::string> parts = SplitTrimmed(value, '/');
+  if (parts.size() != 2) return std::nullopt;
+  double numbers[2];
+  for (int i = 0; i < 2; ++i) {
+    const std::string& p = parts[static_cast<std::size_t>(i)];
+    auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), numbers[i]);
+    if (ec != std::errc() || ptr != p.data() + p.size() || !(numbers[i] > 0)) return std::nullopt;
+  }
+  return std::make_pair(numbers[0], numbers[1]);
+}
+
 std::optional<bool> ParseBool(std::string_view value) {
   const std::string v = ToLower(Trim(value));
   if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
@@ -169,6 +222,8 @@ std::string CheckSettingValue(const SettingSpec& spec, std::string_view value) {
       return "";
     case SettingType::kBool:
       return ParseBool(value) ? "" : "must be true or false";
+    case SettingType::kRate:
+      return ParseRate(value) ? "" : "must be BURST/REFILL_PER_SECOND with numbers > 0, e.g. 5/2";
     case SettingType::kInt: {
       std::string_view v = Trim(value);
       long long n = 0;

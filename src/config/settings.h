@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -8,7 +9,14 @@
 namespace orb {
 
 // The type a setting's value must parse as.
-enum class SettingType { kString, kInt, kBool, kPath, kChoice };
+enum class SettingType {
+  kString,
+  kInt,
+  kBool,
+  kPath,
+  kChoice,
+  kRate,  // "BURST/REFILL_PER_SECOND", e.g. "5/2" (numbers > 0)
+};
 
 // One configuration key orb understands: its name, type, default, and every
 // place it may come from besides the orb config file. The registry of these is
@@ -35,6 +43,10 @@ const SettingSpec* FindSetting(std::string_view key);
 // Checks `value` against the spec's type, bounds and choices. Returns an empty
 // string when valid, else what is wrong ("must be an integer between 1 and 600").
 std::string CheckSettingValue(const SettingSpec& spec, std::string_view value);
+
+// Parses a rate "BURST/REFILL" into its two numbers; nullopt unless both are
+// numbers greater than zero.
+std::optional<std::pair<double, double>> ParseRate(std::string_view value);
 
 // Parses a boolean the way config files write them: true/false, yes/no, on/off,
 // 1/0, in any casing. Returns nullopt for anything else.

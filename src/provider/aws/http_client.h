@@ -1,0 +1,77 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace orb {
+
+// One HTTP request as the AWS layer builds it.
+struct HttpRequest {
+  std::string method = "GET";  // GET, POST, PUT, ...
+  std::string url;             // absolute: scheme, host, optional port, path, query
+  std::vector<std::pair<std::string, std::string>> headers;  // in order, names as given
+  std::string body;
+  // The whole exchange's time limit for this request only (e.g. short IMDS calls);
+  // 0 = the client's HttpOptions::timeout_ms. Also caps the connect time.
+  long timeout_ms = 0;
+  // Open a new connection instead of reusing a kept-alive one. For requests that
+  // must not reach the server twice: on a reused connection that turns out dead
+  // before any answer byte, libcurl silently sends the request again.
+  bool fresh_connection = false;
+
+  // Sets a header, replacing any header of the same name (case-insensitively).
+  void SetHeader(std::string_view name, std::string_view value);
+
+  // The value of a header (case-insensitive name), or "" when absent.
+  std::string Header(std::string_view name) const;
+};
+
+// One HTTP answer.
+struct HttpResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
+  std::string body;
+
+  // The value of a header (case-insensitive name), or "" when absent.
+  std::string Header(std::string_view name) const;
+};
+
+// How HttpClient connects.
+struct HttpOptions {
+  long connect_timeout_ms = 10000;  // to establish a connection (TCP + TLS)
+  long timeout_ms = 30000;          // for the whole exchange once started
+  // Proxy URL ("http://proxy:3128"); "" = libcurl's default, which honours the
+  // HTTPS_PROXY / HTTP_PROXY / NO_PROXY environment variables.
+  std::string proxy;
+  std::string ca_bundle;  // CA certificates file; "" = the system's
+  bool verify_tls = true;  // never turned off outside tests of plain-http endpoints
+};
+
+// An HTTP/1.1 client on libcurl that keeps connections alive across calls and
+// across threads (a shared connection cache), verifies TLS, and applies timeouts
+// and proxies. Thread-safe: many threads may call Send at once.
+class HttpClient {
+ public:
+  explicit HttpClient(HttpOptions options);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Sends `request` and returns the answer, whatever its HTTP status. Throws
+  // AwsError("NetworkError", retryable) when no answer arrived (DNS, connect,
+  // TLS, timeout, connection reset); its message names the host, never the
+  // request's headers or body (they may carry secrets).
+  HttpResponse Send(const HttpRequest& request);
+
+  // The options in force.
+  const HttpOptions& options() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace orb

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace orb::testing {
+
+// What the fault proxy does to the calls it sees. Fractions are probabilities per
+// call, drawn from a generator seeded with `seed` (runs are repeatable).
+struct FaultPlan {
+  double throttle_fraction = 0;    // answer 503 RequestLimitExceeded without forwarding
+  double server_error_fraction = 0;  // answer 500 InternalError without forwarding
+  double drop_before_fraction = 0;   // close the connection without forwarding
+  double drop_after_fraction = 0;    // forward, then close without answering (lost answer)
+  std::chrono::milliseconds latency{0};  // added before answering
+  unsigned seed = 1;
+};
+
+// One call the proxy received.
+struct SeenCall {
+  std::string action;        // the Query "Action" (or X-Amz-Target for JSON calls)
+  std::string client_token;  // the "ClientToken" parameter, if any
+  bool forwarded = false;    // reached the upstream (moto)
+  bool replayed = false;     // answered from the idempotency record, not forwarded
+  int status = 0;            // status answered (0 = connection dropped)
+};
+
+// An HTTP proxy on a free loopback port in front of an AWS endpoint (moto) that
+// injects faults and gives AWS's ClientToken semantics, which moto lacks: a call
+// repeating an earlier (Action, ClientToken) with the same parameters gets the
+// recorded answer without reaching moto; with other parameters it gets 400
+// IdempotentParameterMismatch. Records every call for assertions.
+class FaultProxy {
+ public:
+  FaultProxy(std::string upstream_endpoint, FaultPlan plan = {});
+  ~FaultProxy();
+  FaultProxy(const FaultProxy&) = delete;
+  FaultProxy& operator=(const FaultProxy&) = delete;
+
+  // "http://127.0.0.1:<port>".
+  std::string endpoint() const;
+
+  // Replaces the plan for the calls that follow.
+  void SetPlan(const FaultPlan& plan);
+
+  // Every call received so far, in arrival order.
+  std::vector<SeenCall> seen() const;
+
+  // Forgets the recorded calls (not the idempotency record).
+  void ClearSeen();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace orb::testing
