@@ -59,8 +59,11 @@ class CircuitBreaker {
   void RecordSuccess();
   void RecordFailure();
 
-  // True while open (failing fast).
+  // True while open and failing fast (false once a trial call may go through).
   bool IsOpen();
+
+  // How long calls will still fail fast (zero when closed or ready for a trial).
+  std::chrono::milliseconds RemainingOpen();
 
  private:
   std::mutex mu_;
@@ -74,8 +77,9 @@ class CircuitBreaker {
 
 // The AWS API family an action's rate limit belongs to (AWS's EC2 throttling
 // buckets): "run_instances", "terminate_instances", "describe", "mutating",
-// "create_tags", "describe_spot_fleet_instances"; Auto Scaling and STS actions
-// map to "autoscaling" and "sts".
+// "create_tags", "describe_spot_fleet_instances"; every Auto Scaling, STS,
+// DynamoDB and SQS action maps to its service's signing name ("autoscaling",
+// "sts", "dynamodb", "sqs"), as does any other service.
 std::string ApiFamily(std::string_view service, std::string_view action);
 
 }  // namespace orb
