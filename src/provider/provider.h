@@ -46,6 +46,32 @@ struct LaunchResult {
   std::string message;                 // partial-failure reasons, for the user
 };
 
+// One check of a provider's health.
+struct HealthCheck {
+  std::string name;     // e.g. "credentials", "sts:GetCallerIdentity", "ec2:DescribeInstances"
+  bool ok = false;
+  double latency_ms = 0;
+  std::string detail;   // what was found, or what is wrong and how to fix it
+};
+
+// The outcome of Provider::CheckHealth.
+struct ProviderHealth {
+  bool ok = false;  // every check passed
+  std::string region;
+  std::string account;             // cloud account id, when known
+  std::string identity;            // the caller's identity (an ARN on AWS), when known
+  std::string credentials_source;  // where the credentials came from (never the secret)
+  std::vector<HealthCheck> checks;
+};
+
+// What a provider says about itself (`orb providers show`).
+struct ProviderInfo {
+  std::string name;    // instance name, e.g. "awsinst"
+  std::string type;    // "aws"
+  std::string region;
+  std::vector<std::pair<std::string, std::string>> endpoints;  // service -> URL
+};
+
 // A cloud. It turns launch orders into API calls and cloud state back into
 // machines, and holds no lifecycle rules: those live in the broker. Methods throw
 // Error(kCloud) with the cloud's message when the cloud refuses, and Error(kCloud)
@@ -69,9 +95,12 @@ class Provider {
   // done. Returns the ids the cloud refused to terminate for good.
   virtual std::vector<std::string> Terminate(const std::vector<std::string>& machine_ids) = 0;
 
-  // Checks that credentials, region and endpoint work; throws Error(kCloud) with
-  // what is wrong otherwise.
-  virtual void CheckHealth() = 0;
+  // Describes the provider's configuration (no network call).
+  virtual ProviderInfo Info() const = 0;
+
+  // Checks that credentials, region and endpoints work, with cheap read-only calls.
+  // Never throws for a failed check: it is recorded, with what to fix.
+  virtual ProviderHealth CheckHealth() = 0;
 };
 
 }  // namespace orb

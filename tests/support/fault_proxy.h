@@ -10,10 +10,10 @@ namespace orb::testing {
 // What the fault proxy does to the calls it sees. Fractions are probabilities per
 // call, drawn from a generator seeded with `seed` (runs are repeatable).
 struct FaultPlan {
-  double throttle_fraction = 0;    // answer 503 RequestLimitExceeded without forwarding
-  double server_error_fraction = 0;  // answer 500 InternalError without forwarding
-  double drop_before_fraction = 0;   // close the connection without forwarding
-  double drop_after_fraction = 0;    // forward, then close without answering (lost answer)
+  double throttle_fraction = 0;          // answer 503 RequestLimitExceeded without forwarding
+  double server_error_fraction = 0;      // answer 500 InternalError without forwarding
+  double drop_before_fraction = 0;       // close the connection without forwarding
+  double drop_after_fraction = 0;        // forward, then close without answering (lost answer)
   std::chrono::milliseconds latency{0};  // added before answering
   unsigned seed = 1;
 };

@@ -3,13 +3,12 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <pugixml.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <pugixml.hpp>
 
 #include "provider/aws/credentials.h"
 #include "provider/aws/http_client.h"
@@ -59,10 +58,11 @@ struct QueryResponse {
 
 // Per-call choices.
 struct CallOptions {
-  // The call creates capacity or otherwise must not run twice; it carries its own
-  // ClientToken in the parameters, so it is retried only with that same token.
-  // Calls with `idempotent = false` and no token are never retried after the
-  // request may have reached AWS.
+  // False for a call that must not run twice (it creates capacity). With a
+  // "ClientToken" parameter it is still retried (the same body, so the same token:
+  // AWS runs it once). Without one it is retried only when AWS certainly did not
+  // act: a throttling answer, or a connection that never carried the request; never
+  // after a 5xx or a lost answer, and it is sent on a fresh connection.
   bool idempotent = true;
 };
 
@@ -78,12 +78,12 @@ struct AwsClientOptions {
   std::string endpoint_url;  // for every service (AWS_ENDPOINT_URL); "" = AWS's own
   std::map<AwsService, std::string> service_endpoints;  // per-service overrides
   HttpOptions http;
-  int max_attempts = 5;                           // 1 = no retry
+  int max_attempts = 5;  // 1 = no retry
   std::chrono::milliseconds retry_base_delay{200};
   std::chrono::milliseconds retry_max_delay{20000};
   std::chrono::milliseconds max_pacing_wait{60000};  // longest wait for a token
-  std::map<std::string, BucketLimits> buckets;    // by ApiFamily(); defaults = AWS's
-  int circuit_threshold = 5;                      // consecutive failures to open
+  std::map<std::string, BucketLimits> buckets;       // by ApiFamily(); defaults = AWS's
+  int circuit_threshold = 5;                         // consecutive failures to open
   std::chrono::milliseconds circuit_open_for{30000};
 };
 
@@ -93,23 +93,29 @@ std::map<std::string, BucketLimits> DefaultBucketLimits();
 // Signs, sends, paces and retries AWS calls. Retries throttling, 5xx and network
 // errors with capped exponential backoff and full jitter (never other 4xx); waits
 // on a client-side token bucket per API family before each attempt; fails fast
-// with AwsError("CircuitOpen") while an endpoint's circuit breaker is open.
+// with AwsError("CircuitOpen") while an endpoint's circuit breaker is open, and
+// with AwsError("ClientThrottled", retryable) when a token would take longer than
+// max_pacing_wait. Error messages never carry the signature, the secret key, the
+// session token or secret parameters (an echoed one is replaced by "<redacted>").
 // Thread-safe.
 class AwsClient {
  public:
+  // Credentials are fetched from `credentials` before every attempt. `http` may be
+  // null: a client is then made from options.http. Never throws for a missing
+  // region; calls and Endpoint() do (Error kInvalidConfig).
   AwsClient(AwsClientOptions options, std::shared_ptr<CredentialsProvider> credentials,
             std::shared_ptr<HttpClient> http);
 
   // Calls a Query-protocol action (EC2, Auto Scaling, STS) with POST and a
   // form-encoded body. Returns the parsed answer; throws AwsError carrying AWS's
   // code, message and request id when AWS refuses, or after the last retry.
-  QueryResponse CallQuery(AwsService service, std::string_view action,
-                          const QueryParams& params, const CallOptions& options = {});
+  QueryResponse CallQuery(AwsService service, std::string_view action, const QueryParams& params,
+                          const CallOptions& options = {});
 
   // Calls a JSON-protocol action (DynamoDB, SQS): `target` is the X-Amz-Target
   // header (e.g. "DynamoDB_20120810.PutItem"). Returns the parsed JSON answer.
-  nlohmann::json CallJson(AwsService service, std::string_view target,
-                          const nlohmann::json& body, const CallOptions& options = {});
+  nlohmann::json CallJson(AwsService service, std::string_view target, const nlohmann::json& body,
+                          const CallOptions& options = {});
 
   // The endpoint URL used for `service` (override, or https://<svc>.<region>.amazonaws.com).
   std::string Endpoint(AwsService service) const;

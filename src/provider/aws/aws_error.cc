@@ -7,11 +7,16 @@ namespace orb {
 bool IsThrottlingCode(std::string_view aws_code) {
   // The codes AWS services answer when a caller exceeds a request rate.
   static constexpr std::array<std::string_view, 11> kCodes = {
-      "RequestLimitExceeded",      "Throttling",
-      "ThrottlingException",       "RequestThrottled",
-      "TooManyRequestsException",  "SlowDown",
-      "PriorRequestNotComplete",   "EC2ThrottledException",
-      "RequestThrottledException", "BandwidthLimitExceeded",
+      "RequestLimitExceeded",
+      "Throttling",
+      "ThrottlingException",
+      "RequestThrottled",
+      "TooManyRequestsException",
+      "SlowDown",
+      "PriorRequestNotComplete",
+      "EC2ThrottledException",
+      "RequestThrottledException",
+      "BandwidthLimitExceeded",
       "ProvisionedThroughputExceededException",
   };
   for (std::string_view code : kCodes) {

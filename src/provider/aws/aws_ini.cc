@@ -124,8 +124,8 @@ AwsIniFile ParseAwsIni(std::string_view text, AwsIniKind kind) {
     }
     std::string value(Trim(StripInlineComment(trimmed.substr(eq + 1))));
     // A key set again replaces its value and any sub-settings it had.
-    for (auto it = section->lower_bound(name + "."); it != section->end() &&
-                                                     it->first.rfind(name + ".", 0) == 0;) {
+    for (auto it = section->lower_bound(name + ".");
+         it != section->end() && it->first.rfind(name + ".", 0) == 0;) {
       it = section->erase(it);
     }
     (*section)[name] = value;
@@ -155,15 +155,14 @@ AwsIniFile ParseAwsIni(std::string_view text, AwsIniKind kind) {
 }
 
 std::optional<AwsIniFile> LoadAwsIni(const std::string& path, AwsIniKind kind) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
     throw Error(ErrorCode::kInvalidConfig,
                 "cannot read AWS file " + path + ": " + std::strerror(errno));
   }
   if (S_ISDIR(st.st_mode)) {
-    throw Error(ErrorCode::kInvalidConfig,
-                "cannot read AWS file " + path + ": it is a directory");
+    throw Error(ErrorCode::kInvalidConfig, "cannot read AWS file " + path + ": it is a directory");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {

@@ -15,11 +15,9 @@ namespace orb {
 
 namespace {
 
-// Idle easy handles kept for reuse; more are cleaned up when returned.
+// Idle easy handles kept for reuse (each with its kept-alive connections); more are
+// cleaned up when returned.
 constexpr size_t kMaxPooledHandles = 32;
-// Connections kept alive in the shared cache (curl's default is 5, too few for
-// several threads calling at once).
-constexpr long kMaxCachedConnections = 64;
 // The largest answer accepted; AWS answers are far smaller.
 constexpr size_t kMaxBodyBytes = size_t{256} << 20;
 
@@ -126,15 +124,13 @@ void HttpRequest::SetHeader(std::string_view name, std::string_view value) {
 
 std::string HttpRequest::Header(std::string_view name) const { return FindHeader(headers, name); }
 
-std::string HttpResponse::Header(std::string_view name) const {
-  return FindHeader(headers, name);
-}
+std::string HttpResponse::Header(std::string_view name) const { return FindHeader(headers, name); }
 
 struct HttpClient::Impl {
   HttpOptions options;
   CURLSH* share = nullptr;
-  // One lock per kind of shared data, so DNS, TLS-session and connection-cache
-  // look-ups of different threads do not wait on each other.
+  // One lock per kind of shared data, so DNS and TLS-session look-ups of different
+  // threads do not wait on each other.
   std::array<std::mutex, CURL_LOCK_DATA_LAST> locks;
   std::mutex pool_mu;
   std::vector<CURL*> pool;
@@ -182,7 +178,9 @@ HttpClient::HttpClient(HttpOptions options) : impl_(std::make_unique<Impl>()) {
   curl_share_setopt(impl_->share, CURLSHOPT_LOCKFUNC, &Impl::Lock);
   curl_share_setopt(impl_->share, CURLSHOPT_UNLOCKFUNC, &Impl::Unlock);
   curl_share_setopt(impl_->share, CURLSHOPT_USERDATA, impl_.get());
-  curl_share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  // Connections are kept alive by the pooled easy handles rather than in the share:
+  // libcurl documents a shared connection cache as unsupported across concurrent
+  // threads. A handle keeps its connections while it waits in the pool.
   curl_share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 }
@@ -216,7 +214,6 @@ HttpResponse HttpClient::Send(const HttpRequest& request) {
   curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "identity");
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(h, CURLOPT_MAXCONNECTS, kMaxCachedConnections);
   long timeout_ms = request.timeout_ms > 0 ? request.timeout_ms : opt.timeout_ms;
   long connect_timeout_ms = opt.connect_timeout_ms;
   if (request.timeout_ms > 0 && (connect_timeout_ms <= 0 || connect_timeout_ms > timeout_ms)) {
@@ -247,8 +244,7 @@ HttpResponse HttpClient::Send(const HttpRequest& request) {
     sends_body = method == "POST" || method == "PUT" || method == "PATCH" || !request.body.empty();
   }
   if (sends_body) {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
   }
 
@@ -264,16 +260,18 @@ HttpResponse HttpClient::Send(const HttpRequest& request) {
   CURLcode rc = curl_easy_perform(h);
   if (rc != CURLE_OK) {
     std::string host = HostOf(request.url);
-    std::string detail = transfer.too_large
-                             ? "the answer is larger than " +
-                                   std::to_string(kMaxBodyBytes >> 20) + " MiB"
-                             : (error_text[0] != '\0' ? std::string(error_text)
-                                                      : std::string(curl_easy_strerror(rc)));
+    std::string detail =
+        transfer.too_large
+            ? "the answer is larger than " + std::to_string(kMaxBodyBytes >> 20) + " MiB"
+            : (error_text[0] != '\0' ? std::string(error_text)
+                                     : std::string(curl_easy_strerror(rc)));
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
-    throw AwsError("NetworkError",
-                   "could not reach " + host + ": " + detail + " (curl error " +
-                       std::to_string(static_cast<int>(rc)) + ")",
-                   "", 0, true);
+    // libcurl counts the request bytes it wrote; none means the server never saw it.
+    long request_bytes = 0;
+    curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_bytes);
+    throw NetworkError("could not reach " + host + ": " + detail + " (curl error " +
+                           std::to_string(static_cast<int>(rc)) + ")",
+                       request_bytes > 0);
   }
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "provider/aws/aws_error.h"
+
 namespace orb {
 
 // One HTTP request as the AWS layer builds it.
@@ -46,13 +48,31 @@ struct HttpOptions {
   // Proxy URL ("http://proxy:3128"); "" = libcurl's default, which honours the
   // HTTPS_PROXY / HTTP_PROXY / NO_PROXY environment variables.
   std::string proxy;
-  std::string ca_bundle;  // CA certificates file; "" = the system's
+  std::string ca_bundle;   // CA certificates file; "" = the system's
   bool verify_tls = true;  // never turned off outside tests of plain-http endpoints
 };
 
-// An HTTP/1.1 client on libcurl that keeps connections alive across calls and
-// across threads (a shared connection cache), verifies TLS, and applies timeouts
-// and proxies. Thread-safe: many threads may call Send at once.
+// What HttpClient::Send throws when no answer arrived: an AwsError with code
+// "NetworkError", HTTP status 0, retryable, that also tells whether the request
+// may have reached the server.
+class NetworkError : public AwsError {
+ public:
+  NetworkError(const std::string& message, bool request_sent)
+      : AwsError("NetworkError", message, "", 0, true), request_sent_(request_sent) {}
+
+  // False when the request certainly did not reach the server (DNS, connect or TLS
+  // handshake failed); true when it may have, so a non-idempotent call must not
+  // simply be sent again.
+  bool request_sent() const { return request_sent_; }
+
+ private:
+  bool request_sent_;
+};
+
+// An HTTP/1.1 client on libcurl that keeps connections alive across calls (a pool
+// of reused handles, each keeping its connections; DNS and TLS sessions shared
+// between them), verifies TLS, and applies timeouts and proxies. Thread-safe: many
+// threads may call Send at once; each concurrent call uses its own connection.
 class HttpClient {
  public:
   explicit HttpClient(HttpOptions options);
@@ -61,9 +81,9 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Sends `request` and returns the answer, whatever its HTTP status. Throws
-  // AwsError("NetworkError", retryable) when no answer arrived (DNS, connect,
-  // TLS, timeout, connection reset); its message names the host, never the
-  // request's headers or body (they may carry secrets).
+  // NetworkError (an AwsError "NetworkError", retryable) when no answer arrived
+  // (DNS, connect, TLS, timeout, connection reset); its message names the host and
+  // libcurl's reason, never the request's headers or body (they may carry secrets).
   HttpResponse Send(const HttpRequest& request);
 
   // The options in force.

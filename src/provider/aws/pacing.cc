@@ -104,8 +104,8 @@ bool CircuitBreaker::IsOpen() {
 std::chrono::milliseconds CircuitBreaker::RemainingOpen() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!open_) return std::chrono::milliseconds(0);
-  auto left = open_for_ - std::chrono::duration_cast<std::chrono::milliseconds>(
-                              Clock::now() - opened_at_);
+  auto left =
+      open_for_ - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - opened_at_);
   return std::max(left, std::chrono::milliseconds(0));
 }
 

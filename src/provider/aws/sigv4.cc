@@ -5,7 +5,6 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <ctime>
 #include <map>
 #include <utility>
@@ -27,17 +26,15 @@ constexpr std::string_view kContentHashHeader = "X-Amz-Content-Sha256";
 // or dropped on the way (by libcurl, a proxy, or AWS's own tracing).
 bool IsUnsignedHeader(std::string_view lower_name) {
   static constexpr std::string_view kUnsigned[] = {
-      "authorization", "connection",          "expect",           "keep-alive",
-      "proxy-authenticate", "proxy-authorization", "proxy-connection", "te",
-      "trailer",       "transfer-encoding",   "upgrade",          "user-agent",
-      "x-amzn-trace-id"};
-  return std::find(std::begin(kUnsigned), std::end(kUnsigned), lower_name) !=
-         std::end(kUnsigned);
+      "authorization", "connection", "expect", "keep-alive", "proxy-authenticate",
+      "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding",
+      "upgrade", "user-agent", "x-amzn-trace-id"};
+  return std::find(std::begin(kUnsigned), std::end(kUnsigned), lower_name) != std::end(kUnsigned);
 }
 
 bool IsUnreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_' || c == '.' || c == '~';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.' || c == '~';
 }
 
 bool IsSpace(char c) {
@@ -71,8 +68,7 @@ std::string PercentDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
-        HexValue(s[i + 2]) >= 0) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
       out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
       i += 2;
     } else {
@@ -146,8 +142,7 @@ std::string HostFor(const UrlParts& url) {
   std::string_view authority = url.authority;
   const size_t bracket = authority.rfind(']');  // IPv6 literal: [::1]:8080
   const size_t colon = authority.rfind(':');
-  if (colon == std::string_view::npos ||
-      (bracket != std::string_view::npos && colon < bracket)) {
+  if (colon == std::string_view::npos || (bracket != std::string_view::npos && colon < bracket)) {
     return std::string(authority);
   }
   const std::string_view port = authority.substr(colon + 1);
@@ -265,8 +260,9 @@ std::string FormatAmzDate(EpochSeconds now) {
     throw Error(ErrorCode::kInternal, "cannot format the signing time " + std::to_string(now));
   }
   char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  if (std::strftime(buffer, sizeof(buffer), "%Y%m%dT%H%M%SZ", &tm) == 0) {
+    throw Error(ErrorCode::kInternal, "cannot format the signing time " + std::to_string(now));
+  }
   return buffer;
 }
 
@@ -378,9 +374,8 @@ SigV4Parts SignV4(HttpRequest& request, const Credentials& credentials, std::str
   }
 
   SigV4Parts parts;
-  parts.canonical_request = request.method + "\n" +
-                            CanonicalUri(url.path, options.normalize_path) + "\n" +
-                            CanonicalQuery(url.query) + "\n" + canonical_headers + "\n" +
+  parts.canonical_request = request.method + "\n" + CanonicalUri(url.path, options.normalize_path) +
+                            "\n" + CanonicalQuery(url.query) + "\n" + canonical_headers + "\n" +
                             signed_headers + "\n" + payload_hash;
 
   const std::string date = amz_date.substr(0, 8);
@@ -399,8 +394,8 @@ SigV4Parts SignV4(HttpRequest& request, const Credentials& credentials, std::str
     parts.signature = Hex(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
   }
 
-  parts.authorization = std::string(kAlgorithm) + " Credential=" + credentials.access_key_id +
-                        "/" + scope + ", SignedHeaders=" + signed_headers +
+  parts.authorization = std::string(kAlgorithm) + " Credential=" + credentials.access_key_id + "/" +
+                        scope + ", SignedHeaders=" + signed_headers +
                         ", Signature=" + parts.signature;
   if (!credentials.session_token.empty() && !options.sign_session_token) {
     request.headers.emplace_back(std::string(kTokenHeader), credentials.session_token);
