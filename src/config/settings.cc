@@ -137,6 +137,11 @@ std::vector<SettingSpec> BuildSettings() {
                         "(raise it with your account's limits)"});
   }
 
+  add({.key = "hostfactory.machine_name", .type = T::kString, .default_value = "private_dns",
+       .env = {"ORB_MACHINE_NAME"},
+       .description = "what a machine's host name is: private_dns, private_ip, or tag:<Key> "
+                      "(the value of that instance tag)"});
+
   add({.key = "request.instance_pending_timeout_sec", .type = T::kInt, .default_value = "900",
        .env = {"ORB_INSTANCE_PENDING_TIMEOUT_SEC"},
        .ibm_key = "AWS_INSTANCE_PENDING_TIMEOUT_SEC", .min = 60, .max = 86400,

@@ -2,7 +2,10 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "common/clock.h"
 #include "model/machine_state.h"
@@ -10,11 +13,10 @@
 
 namespace orb {
 
-// What the broker asks a provider to launch: `units` capacity units of
-// `templ` for one acquire request. The provider must send `client_token` with
-// every call that creates capacity, so that replaying the same LaunchOrder after
-// a crash or a retry never launches twice, and must tag every resource it creates
-// with `tags` (which name the broker and the request).
+// What the broker asks a provider to launch: `units` capacity units of `templ`
+// for one acquire request. Every call that creates capacity carries
+// `client_token`, and every resource created is tagged with `tags` (which name
+// the broker and the request) plus the template's own instance tags.
 struct LaunchOrder {
   std::string request_id;
   std::string client_token;  // <= 64 ASCII characters
@@ -23,15 +25,25 @@ struct LaunchOrder {
   std::vector<std::pair<std::string, std::string>> tags;
 };
 
+// The exact, replayable cloud call that launches a LaunchOrder. The broker stores
+// it durably before Launch sends it, so that after a crash the very same call, with
+// the same idempotency token, is sent again (or the machines it made are adopted).
+struct LaunchPlan {
+  std::string api;      // e.g. "RunInstances", "CreateFleet"
+  nlohmann::json body;  // the call's parameters, as the provider will send them
+};
+
 // One machine as the cloud reports it.
 struct CloudMachine {
   std::string machine_id;
-  std::string name;  // private DNS name
+  std::string name;  // the host name it joins the cluster with
   std::string instance_type;
   std::string private_ip;
   std::string public_ip;
   std::string availability_zone;
   std::string cloud_host_id;  // fleet / ASG id, if any
+  std::string price_type;     // "ondemand" or "spot"
+  std::string request_tag;    // the request id its tags name ("" if none)
   MachineState state = MachineState::kPending;
   std::string state_reason;  // e.g. "Server.SpotInstanceTermination"
   int weight = 1;
@@ -46,12 +58,19 @@ struct LaunchResult {
   std::string message;                 // partial-failure reasons, for the user
 };
 
+// What a terminate call achieved.
+struct TerminateOutcome {
+  std::vector<std::string> refused;    // the cloud refused for good (e.g. protection)
+  std::vector<std::string> not_found;  // the cloud does not know them (already gone)
+  std::string message;                 // why some were refused
+};
+
 // One check of a provider's health.
 struct HealthCheck {
-  std::string name;     // e.g. "credentials", "sts:GetCallerIdentity", "ec2:DescribeInstances"
+  std::string name;  // e.g. "credentials", "sts:GetCallerIdentity", "ec2:DescribeInstances"
   bool ok = false;
   double latency_ms = 0;
-  std::string detail;   // what was found, or what is wrong and how to fix it
+  std::string detail;  // what was found, or what is wrong and how to fix it
 };
 
 // The outcome of Provider::CheckHealth.
@@ -66,16 +85,16 @@ struct ProviderHealth {
 
 // What a provider says about itself (`orb providers show`).
 struct ProviderInfo {
-  std::string name;    // instance name, e.g. "awsinst"
-  std::string type;    // "aws"
+  std::string name;  // instance name, e.g. "awsinst"
+  std::string type;  // "aws"
   std::string region;
   std::vector<std::pair<std::string, std::string>> endpoints;  // service -> URL
 };
 
 // A cloud. It turns launch orders into API calls and cloud state back into
-// machines, and holds no lifecycle rules: those live in the broker. Methods throw
-// Error(kCloud) with the cloud's message when the cloud refuses, and Error(kCloud)
-// marked as retryable for throttling and network failures (see the AWS layer).
+// machines, and holds no lifecycle rules: those live in the broker. Methods
+// that call the cloud throw Error(kCloud) (an AwsError on AWS, which says whether
+// a retry may help) when the cloud refuses or cannot be reached.
 class Provider {
  public:
   virtual ~Provider() = default;
@@ -83,24 +102,35 @@ class Provider {
   // The provider type, e.g. "aws".
   virtual std::string_view Type() const = 0;
 
-  // Launches, or after a crash finds again, the machines of `order`. Calling it
-  // twice with the same order launches once.
-  virtual LaunchResult Launch(const LaunchOrder& order) = 0;
-
-  // Reports the machines among `machine_ids` that the cloud knows; an id missing
-  // from the answer is unknown to the cloud (it may not be visible yet).
-  virtual std::vector<CloudMachine> Describe(const std::vector<std::string>& machine_ids) = 0;
-
-  // Starts terminating `machine_ids`. Ids the cloud no longer knows count as
-  // done. Returns the ids the cloud refused to terminate for good.
-  virtual std::vector<std::string> Terminate(const std::vector<std::string>& machine_ids) = 0;
-
   // Describes the provider's configuration (no network call).
   virtual ProviderInfo Info() const = 0;
+
+  // Builds the exact call that launches `order`, without calling the cloud (it
+  // may read local files, e.g. a template's user-data script). Throws
+  // Error(kInvalidConfig) for a template this provider cannot launch, naming the
+  // template and field.
+  virtual LaunchPlan PlanLaunch(const LaunchOrder& order) = 0;
+
+  // Sends `plan`. Sending the same plan twice launches once (idempotency token).
+  virtual LaunchResult Launch(const LaunchPlan& plan) = 0;
+
+  // The machines carrying `request_id`'s tag (to adopt them after a crash).
+  virtual std::vector<CloudMachine> FindByRequest(const std::string& request_id) = 0;
+
+  // Reports the machines among `machine_ids` that the cloud knows, in as few
+  // calls as the API allows; an id missing from the answer is unknown to the
+  // cloud (gone, or not visible yet).
+  virtual std::vector<CloudMachine> Describe(const std::vector<std::string>& machine_ids) = 0;
+
+  // Starts terminating `machine_ids`, in batches; one bad id never fails the rest.
+  virtual TerminateOutcome Terminate(const std::vector<std::string>& machine_ids) = 0;
 
   // Checks that credentials, region and endpoints work, with cheap read-only calls.
   // Never throws for a failed check: it is recorded, with what to fix.
   virtual ProviderHealth CheckHealth() = 0;
+
+  // Cloud API calls made so far by this object (for logs and metrics).
+  virtual long long CallCount() const = 0;
 };
 
 }  // namespace orb

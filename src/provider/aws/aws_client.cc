@@ -271,6 +271,24 @@ QueryParams& QueryParams::AddJson(const std::string& prefix, const nlohmann::jso
   return *this;
 }
 
+nlohmann::json QueryParams::ToJson() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [name, value] : items_) out.push_back({name, value});
+  return out;
+}
+
+QueryParams QueryParams::FromJson(const nlohmann::json& json) {
+  QueryParams p;
+  if (!json.is_array()) throw Error(ErrorCode::kStore, "stored call parameters are damaged");
+  for (const nlohmann::json& item : json) {
+    if (!item.is_array() || item.size() != 2 || !item[0].is_string() || !item[1].is_string()) {
+      throw Error(ErrorCode::kStore, "stored call parameters are damaged");
+    }
+    p.Add(item[0].get<std::string>(), item[1].get<std::string>());
+  }
+  return p;
+}
+
 std::string QueryParams::Get(std::string_view name) const {
   for (const auto& [key, value] : items_) {
     if (key == name) return value;

@@ -42,6 +42,14 @@ class QueryParams {
   // The value of the first parameter called `name`, or "".
   std::string Get(std::string_view name) const;
 
+  // The parameters as a JSON array of [name, value] pairs, in order (how the
+  // broker persists a launch call before sending it).
+  nlohmann::json ToJson() const;
+
+  // Parameters from ToJson()'s form. Throws Error(kStore) when `json` is not an
+  // array of two-string arrays (a damaged record).
+  static QueryParams FromJson(const nlohmann::json& json);
+
  private:
   std::vector<std::pair<std::string, std::string>> items_;
 };

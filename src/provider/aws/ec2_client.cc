@@ -478,7 +478,7 @@ std::vector<std::string> CreateFleetResult::InstanceIds() const {
 // ---------------------------------------------------------------------------
 // Instances
 
-RunInstancesResult Ec2Client::RunInstances(const RunInstancesRequest& r) {
+QueryParams Ec2Client::BuildRunInstances(const RunInstancesRequest& r) {
   RequireClientToken("RunInstances", r.client_token);
   CheckUserData("RunInstances", r.user_data);
   QueryParams p;
@@ -503,6 +503,15 @@ RunInstancesResult Ec2Client::RunInstances(const RunInstancesRequest& r) {
   AddIf(p, "MetadataOptions.HttpTokens", r.http_tokens);
   AddTagSpecifications(p, "TagSpecification", r.tag_specifications);
 
+  return p;
+}
+
+RunInstancesResult Ec2Client::RunInstances(const RunInstancesRequest& r) {
+  return RunInstances(BuildRunInstances(r));
+}
+
+RunInstancesResult Ec2Client::RunInstances(const QueryParams& p) {
+  RequireClientToken("RunInstances", p.Get("ClientToken"));
   const QueryResponse resp = Ec2Call(aws_, "RunInstances", p);
   RunInstancesResult result;
   pugi::xml_node root = resp.root();
@@ -650,7 +659,7 @@ void Ec2Client::CreateTags(const std::vector<std::string>& resource_ids,
 // ---------------------------------------------------------------------------
 // EC2 Fleet
 
-CreateFleetResult Ec2Client::CreateFleet(const CreateFleetRequest& r) {
+QueryParams Ec2Client::BuildCreateFleet(const CreateFleetRequest& r) {
   RequireClientToken("CreateFleet", r.client_token);
   QueryParams p;
   p.Add("ClientToken", r.client_token);
@@ -677,6 +686,15 @@ CreateFleetResult Ec2Client::CreateFleet(const CreateFleetRequest& r) {
   AddTime(p, "ValidUntil", r.valid_until);
   AddTagSpecifications(p, "TagSpecification", r.tag_specifications);
 
+  return p;
+}
+
+CreateFleetResult Ec2Client::CreateFleet(const CreateFleetRequest& r) {
+  return CreateFleet(BuildCreateFleet(r));
+}
+
+CreateFleetResult Ec2Client::CreateFleet(const QueryParams& p) {
+  RequireClientToken("CreateFleet", p.Get("ClientToken"));
   const QueryResponse resp = Ec2Call(aws_, "CreateFleet", p);
   pugi::xml_node root = resp.root();
   CreateFleetResult result;
@@ -907,7 +925,7 @@ std::vector<SpotPrice> Ec2Client::DescribeSpotPriceHistory(const SpotPriceQuery&
 // ---------------------------------------------------------------------------
 // Launch templates
 
-LaunchTemplate Ec2Client::CreateLaunchTemplate(const CreateLaunchTemplateRequest& r) {
+QueryParams Ec2Client::BuildCreateLaunchTemplate(const CreateLaunchTemplateRequest& r) {
   RequireClientToken("CreateLaunchTemplate", r.client_token);
   CheckUserData("CreateLaunchTemplate", r.data.user_data);
   QueryParams p;
@@ -916,6 +934,15 @@ LaunchTemplate Ec2Client::CreateLaunchTemplate(const CreateLaunchTemplateRequest
   AddIf(p, "VersionDescription", r.version_description);
   AddLaunchTemplateData(p, r.data);
   if (!r.tags.empty()) AddTagSpecifications(p, "TagSpecification", {{"launch-template", r.tags}});
+  return p;
+}
+
+LaunchTemplate Ec2Client::CreateLaunchTemplate(const CreateLaunchTemplateRequest& r) {
+  return CreateLaunchTemplate(BuildCreateLaunchTemplate(r));
+}
+
+LaunchTemplate Ec2Client::CreateLaunchTemplate(const QueryParams& p) {
+  RequireClientToken("CreateLaunchTemplate", p.Get("ClientToken"));
   const QueryResponse resp = Ec2Call(aws_, "CreateLaunchTemplate", p);
   return ParseLaunchTemplate(resp.root().child("launchTemplate"));
 }

@@ -504,8 +504,24 @@ class Ec2Client {
   // the same token launch once.
   RunInstancesResult RunInstances(const RunInstancesRequest& request);
 
+  // The exact wire parameters RunInstances sends for `request`, validated
+  // (ClientToken present and <= 64 characters, user data <= 16 KB). The broker
+  // stores them before sending, so a replay after a crash is byte-for-byte the
+  // same call with the same token.
+  static QueryParams BuildRunInstances(const RunInstancesRequest& request);
+
+  // Sends RunInstances with exactly `params` (from BuildRunInstances).
+  RunInstancesResult RunInstances(const QueryParams& params);
+
   // Creates an EC2 Fleet. Requires a ClientToken.
   CreateFleetResult CreateFleet(const CreateFleetRequest& request);
+
+  // The exact wire parameters CreateFleet sends for `request`, validated; see
+  // BuildRunInstances.
+  static QueryParams BuildCreateFleet(const CreateFleetRequest& request);
+
+  // Sends CreateFleet with exactly `params` (from BuildCreateFleet).
+  CreateFleetResult CreateFleet(const QueryParams& params);
 
   // Describes the given fleets (all when `fleet_ids` is empty and `filters` too).
   std::vector<Fleet> DescribeFleets(const std::vector<std::string>& fleet_ids,
@@ -573,6 +589,12 @@ class Ec2Client {
 
   // Creates a launch template. Requires a ClientToken.
   LaunchTemplate CreateLaunchTemplate(const CreateLaunchTemplateRequest& request);
+
+  // The exact wire parameters of CreateLaunchTemplate; see BuildRunInstances.
+  static QueryParams BuildCreateLaunchTemplate(const CreateLaunchTemplateRequest& request);
+
+  // Sends CreateLaunchTemplate with exactly `params`.
+  LaunchTemplate CreateLaunchTemplate(const QueryParams& params);
 
   // Adds a version to a launch template. Requires a ClientToken.
   LaunchTemplateVersion CreateLaunchTemplateVersion(

@@ -1,0 +1,407 @@
+#include "provider/aws/aws_provider.h"
+
+#include <chrono>
+#include <functional>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "common/error.h"
+#include "common/strings.h"
+#include "provider/aws/aws_error.h"
+#include "provider/aws/ec2_client.h"
+#include "provider/aws/sts_client.h"
+
+namespace orb {
+
+using json = nlohmann::json;
+
+struct AwsProvider::Impl {
+  AwsProviderOptions options;
+  std::shared_ptr<HttpClient> http;
+  std::shared_ptr<CredentialsProvider> credentials;
+  std::unique_ptr<AwsClient> aws;
+  std::unique_ptr<Ec2Client> ec2;
+  std::unique_ptr<StsClient> sts;
+
+  CloudMachine ToCloudMachine(const Instance& i) const;
+};
+
+namespace {
+
+// A template's image: an AMI id, or an SSM parameter path that EC2 resolves at
+// launch ("resolve:ssm:/aws/service/ami-amazon-linux-latest/...").
+std::string ImageReference(const std::string& image_id) {
+  if (!image_id.empty() && image_id.front() == '/') return "resolve:ssm:" + image_id;
+  return image_id;
+}
+
+[[noreturn]] void TemplateError(const Template& t, const std::string& field,
+                                const std::string& message) {
+  throw Error(ErrorCode::kInvalidConfig,
+              (t.source_file.empty() ? std::string() : t.source_file + ": ") + "template '" +
+                  t.template_id + "' field '" + field + "': " + message);
+}
+
+std::string ReadUserData(const Template& t) {
+  if (t.user_data_script.empty()) return t.user_data;
+  std::ifstream in(t.user_data_script, std::ios::binary);
+  if (!in) TemplateError(t, "userDataScript", "cannot read '" + t.user_data_script + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<Tag> LaunchTags(const LaunchOrder& order) {
+  std::vector<Tag> tags;
+  for (const auto& [k, v] : order.tags) tags.push_back({k, v});
+  for (const auto& [k, v] : order.templ.instance_tags) tags.push_back({k, v});
+  return tags;
+}
+
+// EC2's spelling of an allocation strategy written in any casing.
+std::string Ec2AllocationStrategy(const std::string& written, bool spot) {
+  const std::string f = FoldName(written);
+  if (f.empty()) return spot ? "price-capacity-optimized" : "lowest-price";
+  if (f == "lowestprice") return "lowest-price";
+  if (f == "diversified") return "diversified";
+  if (f == "capacityoptimized") return "capacity-optimized";
+  if (f == "capacityoptimizedprioritized") return "capacity-optimized-prioritized";
+  if (f == "pricecapacityoptimized") return "price-capacity-optimized";
+  if (f == "prioritized") return "prioritized";
+  return written;
+}
+
+// The root volume the template asks for, if any: its device name comes from the
+// AMI (it differs between distributions).
+std::vector<BlockDeviceMapping> RootVolume(const Template& t, Ec2Client& ec2,
+                                           const std::string& image) {
+  if (!t.root_device_volume_size && t.volume_type.empty() && !t.iops) return {};
+  std::string device = "/dev/xvda";
+  if (image.rfind("ami-", 0) == 0) {
+    ImageQuery q;
+    q.image_ids = {image};
+    std::vector<Image> images = ec2.DescribeImages(q);
+    if (images.empty()) TemplateError(t, "imageId", "AMI " + image + " does not exist");
+    if (!images.front().root_device_name.empty()) device = images.front().root_device_name;
+  }
+  BlockDeviceMapping root;
+  root.device_name = device;
+  root.volume_size_gib = t.root_device_volume_size.value_or(0);
+  root.volume_type = t.volume_type;
+  root.iops = t.iops.value_or(0);
+  root.delete_on_termination = true;
+  return {root};
+}
+
+MachineState StateOf(const std::string& ec2_state) {
+  return ParseMachineState(ec2_state).value_or(MachineState::kPending);
+}
+
+}  // namespace
+
+CloudMachine AwsProvider::Impl::ToCloudMachine(const Instance& i) const {
+  CloudMachine m;
+  m.machine_id = i.instance_id;
+  const std::string& how = options.machine_name;
+  if (how == "private_ip") {
+    m.name = i.private_ip;
+  } else if (how.rfind("tag:", 0) == 0) {
+    m.name = TagValue(i.tags, how.substr(4));
+  } else {
+    m.name = i.private_dns_name;
+  }
+  m.instance_type = i.instance_type;
+  m.private_ip = i.private_ip;
+  m.public_ip = i.public_ip;
+  m.availability_zone = i.availability_zone;
+  m.price_type = i.lifecycle == "spot" ? "spot" : "ondemand";
+  m.request_tag = TagValue(i.tags, kRequestIdTag);
+  m.cloud_host_id = TagValue(i.tags, "aws:ec2:fleet-id");
+  m.state = StateOf(i.state);
+  m.state_reason = i.state_reason_code;
+  m.launch_time = i.launch_time;
+  return m;
+}
+
+AwsProvider::AwsProvider(AwsProviderOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->http = std::make_shared<HttpClient>(impl_->options.client.http);
+  impl_->options.credentials.http = impl_->http;
+  if (impl_->options.credentials.region.empty()) {
+    impl_->options.credentials.region = impl_->options.client.region;
+  }
+  impl_->credentials = MakeDefaultCredentialsChain(impl_->options.credentials);
+  impl_->aws = std::make_unique<AwsClient>(impl_->options.client, impl_->credentials, impl_->http);
+  impl_->ec2 = std::make_unique<Ec2Client>(*impl_->aws);
+  impl_->sts = std::make_unique<StsClient>(*impl_->aws);
+}
+
+AwsProvider::~AwsProvider() = default;
+
+ProviderInfo AwsProvider::Info() const {
+  ProviderInfo info;
+  info.name = impl_->options.name;
+  info.type = "aws";
+  info.region = impl_->options.client.region;
+  if (!info.region.empty()) {
+    for (AwsService s : {AwsService::kEc2, AwsService::kAutoScaling, AwsService::kSts}) {
+      info.endpoints.emplace_back(std::string(AwsServiceName(s)), impl_->aws->Endpoint(s));
+    }
+  }
+  return info;
+}
+
+LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
+  const Template& t = order.templ;
+  if (order.units < 1) throw Error(ErrorCode::kInvalidInput, "nothing to launch");
+  const std::string image = ImageReference(t.image_id);
+  if (image.empty() && t.launch_template_id.empty()) {
+    TemplateError(t, "imageId", "is required (or launchTemplateId)");
+  }
+  std::optional<LaunchTemplateSpec> launch_template;
+  if (!t.launch_template_id.empty()) {
+    LaunchTemplateSpec spec;
+    spec.id = t.launch_template_id;
+    spec.version = t.launch_template_version.empty() ? "$Default" : t.launch_template_version;
+    launch_template = spec;
+  }
+  const std::vector<Tag> tags = LaunchTags(order);
+  const std::string user_data = ReadUserData(t);
+  std::optional<SpotMarketOptions> spot;
+  if (t.price_type == PriceType::kSpot) {
+    SpotMarketOptions s;
+    if (t.max_spot_price) s.max_price = fmt::format("{}", *t.max_spot_price);
+    spot = s;
+  }
+  std::string profile_arn, profile_name;
+  if (t.instance_profile.rfind("arn:", 0) == 0) {
+    profile_arn = t.instance_profile;
+  } else {
+    profile_name = t.instance_profile;
+  }
+
+  LaunchPlan plan;
+  if (t.provider_api == ProviderApi::kRunInstances) {
+    if (t.vm_types.empty() && !launch_template) TemplateError(t, "vmType", "is required");
+    RunInstancesRequest r;
+    r.client_token = order.client_token;
+    r.launch_template = launch_template;
+    r.image_id = image;
+    int weight = 1;
+    if (!t.vm_types.empty()) {
+      r.instance_type = t.vm_types.front().first;
+      weight = std::max(1, t.vm_types.front().second);
+    }
+    // Counts are capacity units: enough instances of the first type to cover them.
+    const int instances = (order.units + weight - 1) / weight;
+    r.min_count = instances;
+    r.max_count = instances;
+    if (!t.subnet_ids.empty()) r.subnet_id = t.subnet_ids.front();
+    r.security_group_ids = t.security_group_ids;
+    r.key_name = t.key_name;
+    r.user_data = user_data;
+    r.iam_instance_profile_arn = profile_arn;
+    r.iam_instance_profile_name = profile_name;
+    r.block_device_mappings = RootVolume(t, *impl_->ec2, image);
+    r.spot = spot;
+    r.tag_specifications = {{"instance", tags}, {"volume", tags}};
+    plan.api = "RunInstances";
+    plan.body = {{"params", Ec2Client::BuildRunInstances(r).ToJson()}};
+    return plan;
+  }
+  if (t.provider_api == ProviderApi::kEc2Fleet &&
+      t.fleet_type.value_or(FleetType::kInstant) == FleetType::kInstant) {
+    if (t.vm_types.empty()) TemplateError(t, "vmTypes", "is required for an EC2 Fleet");
+    // EC2 Fleet launches from a launch template: orb makes one per request, named
+    // after it, so that a replay finds the same one.
+    const std::string lt_name = "orb-" + order.request_id;
+    CreateLaunchTemplateRequest lt;
+    lt.client_token = order.client_token;
+    lt.launch_template_name = lt_name;
+    lt.data.image_id = image;
+    lt.data.key_name = t.key_name;
+    lt.data.security_group_ids = t.security_group_ids;
+    lt.data.user_data = user_data;
+    lt.data.iam_instance_profile_arn = profile_arn;
+    lt.data.iam_instance_profile_name = profile_name;
+    lt.data.block_device_mappings = RootVolume(t, *impl_->ec2, image);
+    lt.data.tag_specifications = {{"instance", tags}, {"volume", tags}};
+    lt.tags = tags;
+    CreateFleetRequest f;
+    f.client_token = order.client_token;
+    f.type = "instant";
+    FleetLaunchTemplateConfig config;
+    config.launch_template.name = lt_name;
+    config.launch_template.version = "$Latest";
+    std::vector<std::string> subnets = t.subnet_ids;
+    if (subnets.empty()) subnets.push_back("");
+    for (const auto& [type, weight] : t.vm_types) {
+      for (const std::string& subnet : subnets) {
+        FleetOverride o;
+        o.instance_type = type;
+        o.subnet_id = subnet;
+        o.weighted_capacity = weight;
+        if (spot && t.max_spot_price) o.max_price = fmt::format("{}", *t.max_spot_price);
+        config.overrides.push_back(o);
+      }
+    }
+    f.launch_template_configs = {config};
+    f.target_capacity.total = order.units;
+    f.target_capacity.default_target_capacity_type = spot ? "spot" : "on-demand";
+    if (spot) {
+      f.spot_allocation_strategy = Ec2AllocationStrategy(t.allocation_strategy, true);
+    } else {
+      f.on_demand_allocation_strategy = Ec2AllocationStrategy(t.allocation_strategy, false);
+    }
+    f.tag_specifications = {{"fleet", tags}};
+    plan.api = "CreateFleet";
+    plan.body = {{"launch_template_name", lt_name},
+                 {"launch_template", Ec2Client::BuildCreateLaunchTemplate(lt).ToJson()},
+                 {"fleet", Ec2Client::BuildCreateFleet(f).ToJson()}};
+    return plan;
+  }
+  TemplateError(t, "providerApi",
+                std::string(ProviderApiName(t.provider_api)) +
+                    (t.fleet_type ? " " + std::string(FleetTypeName(*t.fleet_type)) : "") +
+                    " is not supported yet (supported: RunInstances, EC2Fleet instant)");
+}
+
+LaunchResult AwsProvider::Launch(const LaunchPlan& plan) {
+  LaunchResult result;
+  if (plan.api == "RunInstances") {
+    RunInstancesResult r = impl_->ec2->RunInstances(QueryParams::FromJson(plan.body.at("params")));
+    for (const Instance& i : r.instances) result.machines.push_back(impl_->ToCloudMachine(i));
+    result.settled = true;
+    return result;
+  }
+  if (plan.api == "CreateFleet") {
+    try {
+      impl_->ec2->CreateLaunchTemplate(QueryParams::FromJson(plan.body.at("launch_template")));
+    } catch (const AwsError& e) {
+      // A replay after a crash finds the launch template made the first time.
+      if (e.aws_code() != "InvalidLaunchTemplateName.AlreadyExistsException") throw;
+    }
+    CreateFleetResult r = impl_->ec2->CreateFleet(QueryParams::FromJson(plan.body.at("fleet")));
+    result.cloud_host_id = r.fleet_id;
+    for (const FleetInstances& pool : r.instances) {
+      for (const std::string& id : pool.instance_ids) {
+        CloudMachine m;
+        m.machine_id = id;
+        m.instance_type = pool.instance_type.empty() ? pool.pool.override.instance_type
+                                                     : pool.instance_type;
+        m.cloud_host_id = r.fleet_id;
+        m.price_type = pool.pool.lifecycle == "spot" ? "spot" : "ondemand";
+        result.machines.push_back(m);
+      }
+    }
+    std::vector<std::string> errors;
+    for (const FleetError& e : r.errors) {
+      errors.push_back(e.pool.override.instance_type + " in " +
+                       (e.pool.override.subnet_id.empty() ? std::string("any subnet")
+                                                          : e.pool.override.subnet_id) +
+                       ": " + e.error_code + " " + e.error_message);
+    }
+    result.message = Join(errors, "; ");
+    result.settled = true;  // an instant fleet adds nothing later
+    // The instances are launched; the per-request launch template is no longer needed.
+    try {
+      LaunchTemplateSpec which;
+      which.name = plan.body.at("launch_template_name").get<std::string>();
+      impl_->ec2->DeleteLaunchTemplate(which);
+    } catch (const Error& e) {
+      spdlog::warn("could not delete launch template {}: {}",
+                   plan.body.at("launch_template_name").get<std::string>(), e.what());
+    }
+    return result;
+  }
+  throw Error(ErrorCode::kStore, "stored launch plan names an unknown API '" + plan.api + "'");
+}
+
+std::vector<CloudMachine> AwsProvider::FindByRequest(const std::string& request_id) {
+  std::vector<CloudMachine> out;
+  for (const Instance& i :
+       impl_->ec2->DescribeInstancesByFilter({{std::string("tag:") + kRequestIdTag, {request_id}}})) {
+    out.push_back(impl_->ToCloudMachine(i));
+  }
+  return out;
+}
+
+std::vector<CloudMachine> AwsProvider::Describe(const std::vector<std::string>& machine_ids) {
+  std::vector<CloudMachine> out;
+  if (machine_ids.empty()) return out;
+  DescribeInstancesResult r = impl_->ec2->DescribeInstancesById(machine_ids);
+  out.reserve(r.instances.size());
+  for (const Instance& i : r.instances) out.push_back(impl_->ToCloudMachine(i));
+  return out;
+}
+
+TerminateOutcome AwsProvider::Terminate(const std::vector<std::string>& machine_ids) {
+  TerminateOutcome outcome;
+  if (machine_ids.empty()) return outcome;
+  TerminateInstancesResult r = impl_->ec2->TerminateInstances(machine_ids);
+  outcome.not_found = r.not_found;
+  std::vector<std::string> reasons;
+  for (const InstanceFailure& f : r.failed) {
+    outcome.refused.push_back(f.instance_id);
+    reasons.push_back(f.instance_id + ": " + f.code + " " + f.message);
+  }
+  outcome.message = Join(reasons, "; ");
+  return outcome;
+}
+
+ProviderHealth AwsProvider::CheckHealth() {
+  ProviderHealth h;
+  h.region = impl_->options.client.region;
+  auto timed = [&h](const std::string& name, const std::function<std::string()>& check) {
+    HealthCheck c;
+    c.name = name;
+    auto start = std::chrono::steady_clock::now();
+    try {
+      c.detail = check();
+      c.ok = true;
+    } catch (const std::exception& e) {
+      c.detail = e.what();
+    }
+    c.latency_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count();
+    h.checks.push_back(c);
+    return c.ok;
+  };
+  timed("region", [&] {
+    if (h.region.empty()) {
+      throw Error(ErrorCode::kInvalidConfig,
+                  "no AWS region configured: set aws.region, AWS_REGION, or AWS_REGION in "
+                  "the provider's *prov_config.json");
+    }
+    return h.region;
+  });
+  bool have_credentials = timed("credentials", [&] {
+    Credentials c = impl_->credentials->Get();
+    h.credentials_source = c.source;
+    return c.source;
+  });
+  if (have_credentials && !h.region.empty()) {
+    timed("sts:GetCallerIdentity", [&] {
+      CallerIdentity id = impl_->sts->GetCallerIdentity();
+      h.account = id.account;
+      h.identity = id.arn;
+      return id.arn;
+    });
+    timed("ec2:DescribeInstances", [&] {
+      std::vector<Instance> running = impl_->ec2->DescribeInstancesByFilter(
+          {{std::string("tag-key"), {kRequestIdTag}}, {"instance-state-name", {"running"}}});
+      return std::to_string(running.size()) + " running instance(s) launched by orb";
+    });
+  }
+  h.ok = true;
+  for (const HealthCheck& c : h.checks) h.ok = h.ok && c.ok;
+  return h;
+}
+
+long long AwsProvider::CallCount() const { return impl_->aws->stats().calls; }
+
+}  // namespace orb

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "provider/aws/aws_client.h"
+#include "provider/aws/credentials.h"
+#include "provider/aws/http_client.h"
+#include "provider/provider.h"
+
+namespace orb {
+
+// Settings of one AWS provider instance (built from the `aws.*` config keys).
+struct AwsProviderOptions {
+  std::string name;  // provider instance name, e.g. "awsinst"
+  AwsClientOptions client;
+  CredentialsOptions credentials;
+  // What a machine's host name is: "private_dns" (EC2's private DNS name),
+  // "private_ip", or "tag:<Key>" (the value of that instance tag).
+  std::string machine_name = "private_dns";
+};
+
+// The AWS provider: EC2 RunInstances and EC2 Fleet `instant` launches (other
+// provisioning APIs are refused with a clear message), batched describes and
+// terminates, and health checks through STS and EC2.
+class AwsProvider : public Provider {
+ public:
+  explicit AwsProvider(AwsProviderOptions options);
+  ~AwsProvider() override;
+
+  std::string_view Type() const override { return "aws"; }
+  ProviderInfo Info() const override;
+  LaunchPlan PlanLaunch(const LaunchOrder& order) override;
+  LaunchResult Launch(const LaunchPlan& plan) override;
+  std::vector<CloudMachine> FindByRequest(const std::string& request_id) override;
+  std::vector<CloudMachine> Describe(const std::vector<std::string>& machine_ids) override;
+  TerminateOutcome Terminate(const std::vector<std::string>& machine_ids) override;
+  ProviderHealth CheckHealth() override;
+  long long CallCount() const override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The tag orb puts on everything it launches to name the request it belongs to.
+inline constexpr const char* kRequestIdTag = "orb:request-id";
+
+}  // namespace orb
