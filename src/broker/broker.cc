@@ -1,8 +1,18 @@
 #include "broker/broker.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
 #include "common/error.h"
 #include "common/strings.h"
+#include "common/uuid.h"
 #include "config/template_loader.h"
+#include "provider/provider_factory.h"
 
 namespace orb {
 
@@ -93,6 +103,60 @@ std::vector<Machine> Broker::MachinesOfRequest(const Request& request) {
 
 std::vector<Machine> Broker::ListMachines(const MachineQuery& query) {
   return store().ListMachines(query);
+}
+
+Provider& Broker::provider() {
+  if (!provider_) provider_ = MakeProvider(config_);
+  return *provider_;
+}
+
+void Broker::SetProvider(std::unique_ptr<Provider> provider) { provider_ = std::move(provider); }
+
+long long Broker::CloudCalls() const { return provider_ ? provider_->CallCount() : 0; }
+
+std::vector<ProviderInfo> Broker::ListProviders() { return {provider().Info()}; }
+
+ProviderHealth Broker::CheckProviderHealth() { return provider().CheckHealth(); }
+
+std::string Broker::BrokerId() {
+  if (!broker_id_.empty()) return broker_id_;
+  broker_id_ = config_.Get("broker.id");
+  if (!broker_id_.empty()) return broker_id_;
+  namespace fs = std::filesystem;
+  const fs::path dir = config_.Get("paths.work_dir");
+  const fs::path file = dir / "broker-id";
+  auto read = [&file]() {
+    std::ifstream in(file);
+    std::string id;
+    std::getline(in, id);
+    return std::string(Trim(id));
+  };
+  std::string id = read();
+  if (id.empty()) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    // Written to a temporary file and linked into place, so that concurrent first
+    // calls agree on one id and nobody reads a half-written file.
+    const fs::path tmp = dir / ("broker-id." + std::to_string(::getpid()));
+    {
+      std::ofstream out(tmp);
+      out << NewUuid() << "\n";
+      out.flush();
+      if (!out) {
+        throw Error(ErrorCode::kStore, "cannot write " + tmp.string() + ": " +
+                                           std::strerror(errno));
+      }
+    }
+    if (::link(tmp.c_str(), file.c_str()) != 0 && errno != EEXIST) {
+      const int err = errno;
+      fs::remove(tmp, ec);
+      throw Error(ErrorCode::kStore, "cannot create " + file.string() + ": " + std::strerror(err));
+    }
+    fs::remove(tmp, ec);
+    id = read();
+  }
+  broker_id_ = id;
+  return broker_id_;
 }
 
 Machine Broker::GetMachine(std::string_view id_or_name) {

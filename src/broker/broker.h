@@ -10,6 +10,7 @@
 #include "model/machine.h"
 #include "model/request.h"
 #include "model/template.h"
+#include "provider/provider.h"
 #include "store/store.h"
 
 namespace orb {
@@ -19,6 +20,27 @@ struct TemplateCheck {
   std::string file;                   // the templates file checked ("" if none found)
   std::vector<Template> templates;    // the valid ones
   std::vector<std::string> problems;  // every problem, each naming file, template, field
+};
+
+// A machine named by a caller: by cloud id, host name, or both.
+struct MachineRef {
+  std::string name;
+  std::string machine_id;
+};
+
+// One request as RequestStatus reports it.
+struct RequestReport {
+  Request request;
+  std::vector<Machine> machines;  // launched by it (acquire) or given back by it (return)
+  std::string message;            // news of this poll (e.g. a cloud error), else ""
+};
+
+// A host the cloud took or is taking back (getReturnRequests).
+struct ReturnCandidate {
+  std::string name;
+  std::string machine_id;
+  int grace_period = 0;  // seconds left before it goes
+  std::string reason;    // why it is listed
 };
 
 // The use cases every door (HostFactory scripts, CLI, REST, MCP) calls. The
@@ -65,12 +87,82 @@ class Broker {
   // The store, opened (and created or migrated) on first use.
   Store& store();
 
+  // The cloud provider, built on first use (no network call until it is used).
+  Provider& provider();
+
+  // Uses `provider` instead of building one from the configuration (tests).
+  void SetProvider(std::unique_ptr<Provider> provider);
+
+  // The stable id of this installation (`broker.id`, else one generated once and
+  // kept in <work_dir>/broker-id). Every instance orb launches carries it in the
+  // tag orb:broker-id.
+  std::string BrokerId();
+
+  // --- HostFactory use cases -------------------------------------------------
+
+  // Asks for `count` capacity units of `template_id`. Validates first (unknown
+  // template -> kNotFound, count < 1 -> kInvalidInput, over the template's
+  // maxNumber -> kInvalidInput), builds the exact launch call and stores it with
+  // the request durably, then sends it. Returns the new request's id: also when
+  // the cloud refused or could not be reached (the request then reports
+  // complete_with_error, or is replayed with the same idempotency token by the
+  // next status call). `message` receives a line for the caller.
+  std::string RequestMachines(const std::string& template_id, int count, std::string* message);
+
+  // Reports each request (acquire and return ids may be mixed), bringing open ones
+  // up to date with one batched describe of all their machines; resumes launches a
+  // crash interrupted; fails and terminates machines not usable within
+  // request.instance_pending_timeout_sec and expires requests past their
+  // deadline; re-sends terminations of returned machines still running. An
+  // unknown id is reported complete_with_error. A cloud error leaves statuses as
+  // they were (running) with the error in the report's message.
+  std::vector<RequestReport> RequestStatuses(const std::vector<std::string>& request_ids);
+
+  // Gives machines back: records a return request naming them durably, then
+  // terminates them in batches. Unknown or already-gone machines are accepted
+  // (and reported as returned). Returns the return request's id.
+  std::string ReturnMachines(const std::vector<MachineRef>& machines, std::string* message);
+
+  // Hosts the cloud took or is taking back, among `machines` (or, when empty,
+  // every active machine of this broker): gone, terminated, stopped, stopping or
+  // shutting down. Read-only.
+  std::vector<ReturnCandidate> ReturnCandidates(const std::vector<MachineRef>& machines);
+
+  // The machines of an acquire request that are not yet returned (for `orb
+  // requests return --request-id`).
+  std::vector<MachineRef> ReturnableMachinesOf(const std::string& request_id);
+
+  // --- Providers ---------------------------------------------------------------
+
+  // The configured provider instances (today one).
+  std::vector<ProviderInfo> ListProviders();
+
+  // Checks the provider's credentials, region and endpoints with cheap calls.
+  ProviderHealth CheckProviderHealth();
+
+  // Cloud calls made by this broker so far (for the per-call log line).
+  long long CloudCalls() const;
+
   // The configuration in use.
   const Config& config() const { return config_; }
 
  private:
+  // Sends a stored launch plan (or adopts what an earlier attempt launched) and
+  // records the outcome; used by RequestMachines and to resume after a crash.
+  void Launch(Request& request, bool adopt_first);
+
+  // Records cloud machines as machines of `request`.
+  void RecordLaunched(Request& request, const std::vector<CloudMachine>& launched,
+                      bool settled, const std::string& cloud_host_id,
+                      const std::string& message);
+
+  // Capacity units of `templ` in use or on order (for maxNumber).
+  int UnitsInUse(const Template& templ);
+
   const Config& config_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<Provider> provider_;
+  std::string broker_id_;
 };
 
 }  // namespace orb

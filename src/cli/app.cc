@@ -16,6 +16,7 @@
 #include "common/strings.h"
 #include "config/config_loader.h"
 #include "config/template_loader.h"
+#include "hostfactory/hf_operations.h"
 #include "model/records.h"
 #include "orb/version.h"
 
@@ -250,6 +251,130 @@ int StorageHealth(Context& c) {
   return 0;
 }
 
+// Runs a HostFactory operation (a command given -f FILE): the answer is always
+// HostFactory's JSON on stdout, whatever --format says.
+int RunHf(Context& c, HfOperation op, const std::string& file) {
+  HfOutcome outcome = RunHfOperation(op, file, [&c]() -> Broker& { return c.GetBroker(); });
+  c.out << outcome.document.dump() << "\n";
+  return outcome.exit_code;
+}
+
+json RequestCreatedRecord(const std::string& id, const std::string& message) {
+  json r = json::object();
+  r["request_id"] = id;
+  r["message"] = message;
+  return r;
+}
+
+int RequestsCreate(Context& c, const std::string& template_id, int count) {
+  std::string message;
+  std::string id = c.GetBroker().RequestMachines(template_id, count, &message);
+  c.out << FormatRecord(RequestCreatedRecord(id, message), c.output);
+  return 0;
+}
+
+int RequestsStatus(Context& c, const std::vector<std::string>& ids) {
+  std::vector<json> records;
+  for (RequestReport& r : c.GetBroker().RequestStatuses(ids)) {
+    json record = RequestRecord(r.request, &r.machines);
+    if (!r.message.empty()) record["message"] = r.message;
+    records.push_back(std::move(record));
+  }
+  c.out << FormatRecords(records, "requests", kRequestColumns, c.output);
+  return 0;
+}
+
+int ReturnRefs(Context& c, const std::vector<MachineRef>& refs) {
+  if (refs.empty()) throw Error(ErrorCode::kInvalidInput, "no machine to return");
+  std::string message;
+  std::string id = c.GetBroker().ReturnMachines(refs, &message);
+  c.out << FormatRecord(RequestCreatedRecord(id, message), c.output);
+  return 0;
+}
+
+int RequestsReturn(Context& c, const std::string& request_id) {
+  std::vector<MachineRef> refs = c.GetBroker().ReturnableMachinesOf(request_id);
+  if (refs.empty()) {
+    throw Error(ErrorCode::kInvalidInput,
+                "request " + request_id + " has no machine left to return");
+  }
+  return ReturnRefs(c, refs);
+}
+
+int RequestsListReturns(Context& c) {
+  std::vector<json> records;
+  for (const ReturnCandidate& rc : c.GetBroker().ReturnCandidates({})) {
+    json r = json::object();
+    r["machine_id"] = rc.machine_id;
+    r["name"] = rc.name;
+    r["grace_period"] = rc.grace_period;
+    r["reason"] = rc.reason;
+    records.push_back(std::move(r));
+  }
+  c.out << FormatRecords(records, "machines", {"machine_id", "name", "grace_period", "reason"},
+                         c.output);
+  return 0;
+}
+
+json ProviderRecord(const ProviderInfo& info) {
+  json r = json::object();
+  r["name"] = info.name;
+  r["type"] = info.type;
+  r["region"] = info.region;
+  json endpoints = json::object();
+  for (const auto& [service, url] : info.endpoints) endpoints[service] = url;
+  r["endpoints"] = endpoints;
+  return r;
+}
+
+int ProvidersList(Context& c) {
+  std::vector<json> records;
+  for (const ProviderInfo& info : c.GetBroker().ListProviders()) {
+    records.push_back(ProviderRecord(info));
+  }
+  c.out << FormatRecords(records, "providers", {"name", "type", "region"}, c.output);
+  return 0;
+}
+
+int ProvidersShow(Context& c, const std::string& name) {
+  for (const ProviderInfo& info : c.GetBroker().ListProviders()) {
+    if (name.empty() || info.name == name) {
+      c.out << FormatRecord(ProviderRecord(info), c.output);
+      return 0;
+    }
+  }
+  throw Error(ErrorCode::kNotFound, "unknown provider '" + name + "'");
+}
+
+int ProvidersHealth(Context& c) {
+  ProviderHealth h = c.GetBroker().CheckProviderHealth();
+  json r = json::object();
+  r["status"] = h.ok ? "ok" : "failing";
+  r["region"] = h.region;
+  r["account"] = h.account;
+  r["identity"] = h.identity;
+  r["credentials_source"] = h.credentials_source;
+  json checks = json::array();
+  for (const HealthCheck& check : h.checks) {
+    json cr = json::object();
+    cr["check"] = check.name;
+    cr["ok"] = check.ok;
+    cr["latency_ms"] = static_cast<double>(static_cast<long long>(check.latency_ms * 10)) / 10.0;
+    cr["detail"] = check.detail;
+    checks.push_back(cr);
+  }
+  r["checks"] = checks;
+  if (c.output.format == OutputFormat::kJson || c.output.format == OutputFormat::kYaml) {
+    c.out << FormatRecord(r, c.output);
+  } else {
+    std::vector<json> rows(checks.begin(), checks.end());
+    c.out << FormatRecords(rows, "checks", {"check", "ok", "latency_ms", "detail"}, c.output);
+    c.out << "status: " << r["status"].get<std::string>() << " (region " << h.region
+          << (h.account.empty() ? "" : ", account " + h.account) << ")\n";
+  }
+  return h.ok ? 0 : 1;
+}
+
 // True when the arguments ask for JSON output (read before parsing, so that a
 // usage error can be reported in the format asked for).
 bool WantsJson(const std::vector<std::string>& args) {
@@ -309,8 +434,15 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   // templates
   CLI::App* templates = app.add_subcommand("templates", "templates HostFactory may request");
   templates->require_subcommand(1);
-  leaf(templates->add_subcommand("list", "list the templates of the templates file"),
-       TemplatesList);
+  std::string hf_file;  // -f FILE: HostFactory mode (the input file HostFactory passes)
+  CLI::App* tlist = templates->add_subcommand("list", "list the templates of the templates file");
+  tlist->add_option("-f,--file", hf_file,
+                    "HostFactory getAvailableTemplates: read this input file, answer in "
+                    "HostFactory's JSON");
+  leaf(tlist, [&](Context& c) {
+    return hf_file.empty() ? TemplatesList(c)
+                           : RunHf(c, HfOperation::kGetAvailableTemplates, hf_file);
+  });
   std::string template_id;
   CLI::App* tshow = templates->add_subcommand("show", "show one template");
   tshow->add_option("template_id", template_id, "template id")->required();
@@ -339,6 +471,40 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   rshow->add_option("request_id", request_id, "request id (req-... or ret-...)")->required();
   leaf(rshow, [&](Context& c) { return RequestsShow(c, request_id); });
 
+  std::string create_template;
+  int create_count = 0;
+  CLI::App* rcreate =
+      requests->add_subcommand("create", "ask for machines of a template (requestMachines)");
+  rcreate->add_option("--template-id", create_template, "template to launch")->required();
+  rcreate->add_option("--count", create_count, "capacity units (machines, or weights)")
+      ->required();
+  leaf(rcreate, [&](Context& c) { return RequestsCreate(c, create_template, create_count); });
+
+  std::vector<std::string> status_ids;
+  CLI::App* rstatus = requests->add_subcommand(
+      "status", "bring requests up to date and show them (getRequestStatus)");
+  rstatus->add_option("--request-id", status_ids, "request id; repeat for several");
+  rstatus->add_option("-f,--file", hf_file, "HostFactory getRequestStatus input file");
+  leaf(rstatus, [&](Context& c) {
+    if (!hf_file.empty()) return RunHf(c, HfOperation::kGetRequestStatus, hf_file);
+    if (status_ids.empty()) throw Error(ErrorCode::kInvalidInput, "give --request-id or -f FILE");
+    return RequestsStatus(c, status_ids);
+  });
+
+  std::string return_of;
+  CLI::App* rreturn = requests->add_subcommand(
+      "return", "give back every machine of an acquire request (requestReturnMachines)");
+  rreturn->add_option("--request-id", return_of, "acquire request id (req-...)")->required();
+  leaf(rreturn, [&](Context& c) { return RequestsReturn(c, return_of); });
+
+  CLI::App* rreturns = requests->add_subcommand(
+      "list-returns", "hosts the cloud took or is taking back (getReturnRequests)");
+  rreturns->add_option("-f,--file", hf_file, "HostFactory getReturnRequests input file");
+  leaf(rreturns, [&](Context& c) {
+    return hf_file.empty() ? RequestsListReturns(c)
+                           : RunHf(c, HfOperation::kGetReturnRequests, hf_file);
+  });
+
   // machines
   CLI::App* machines = app.add_subcommand("machines", "machines orb launched");
   machines->require_subcommand(1);
@@ -355,6 +521,38 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   CLI::App* mshow = machines->add_subcommand("show", "show one machine");
   mshow->add_option("machine", machine_id, "machine id (i-...) or host name")->required();
   leaf(mshow, [&](Context& c) { return MachinesShow(c, machine_id); });
+
+  CLI::App* mrequest = machines->add_subcommand(
+      "request", "HostFactory requestMachines (see also: requests create)");
+  mrequest->add_option("-f,--file", hf_file, "HostFactory requestMachines input file")
+      ->required();
+  leaf(mrequest, [&](Context& c) { return RunHf(c, HfOperation::kRequestMachines, hf_file); });
+
+  std::vector<std::string> return_ids;
+  CLI::App* mreturn = machines->add_subcommand("return", "give machines back");
+  mreturn->add_option("-f,--file", hf_file, "HostFactory requestReturnMachines input file");
+  mreturn->add_option("machines", return_ids, "machine ids (i-...) or host names");
+  leaf(mreturn, [&](Context& c) {
+    if (!hf_file.empty()) return RunHf(c, HfOperation::kRequestReturnMachines, hf_file);
+    std::vector<MachineRef> refs;
+    for (const std::string& m : return_ids) {
+      refs.push_back(m.rfind("i-", 0) == 0 ? MachineRef{"", m} : MachineRef{m, ""});
+    }
+    return ReturnRefs(c, refs);
+  });
+
+  // providers
+  CLI::App* providers = app.add_subcommand("providers", "the cloud providers orb launches in");
+  providers->require_subcommand(1);
+  leaf(providers->add_subcommand("list", "the configured provider instances"), ProvidersList);
+  std::string provider_name;
+  CLI::App* pshow = providers->add_subcommand("show", "one provider's region and endpoints");
+  pshow->add_option("name", provider_name, "provider instance name (default: the only one)");
+  leaf(pshow, [&](Context& c) { return ProvidersShow(c, provider_name); });
+  leaf(providers->add_subcommand("health",
+                                 "check credentials, region and endpoints with cheap calls "
+                                 "(STS GetCallerIdentity, EC2 DescribeInstances)"),
+       ProvidersHealth);
 
   // config
   CLI::App* config = app.add_subcommand("config", "orb's effective configuration");

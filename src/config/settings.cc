@@ -150,6 +150,18 @@ std::vector<SettingSpec> BuildSettings() {
        .env = {"ORB_REQUEST_TIMEOUT_SEC"}, .min = 60, .max = 604800,
        .description = "an acquire request still running after this long is expired"});
 
+  add({.key = "request.visibility_grace_sec", .type = T::kInt, .default_value = "120",
+       .env = {"ORB_VISIBILITY_GRACE_SEC"}, .min = 0, .max = 3600,
+       .description = "a new machine the cloud does not list yet is not taken for gone "
+                      "before this long (EC2 is eventually consistent)"});
+  add({.key = "request.launch_retry_sec", .type = T::kInt, .default_value = "60",
+       .env = {"ORB_LAUNCH_RETRY_SEC"}, .min = 1, .max = 3600,
+       .description = "an interrupted launch is resumed by a status call once it is this old "
+                      "(same call, same idempotency token)"});
+  add({.key = "broker.id", .type = T::kString, .env = {"ORB_BROKER_ID"},
+       .description = "stable id of this installation, tagged on every instance as "
+                      "orb:broker-id (default: generated once into <work_dir>/broker-id)"});
+
   add({.key = "templates.file", .type = T::kPath, .env = {"ORB_TEMPLATES_FILE"},
        .flag = "--templates",
        .description = "templates file (default: <name>prov_templates.json, "

@@ -1,0 +1,190 @@
+// The requestReturnMachines and getReturnRequests use cases.
+
+#include <map>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "broker/broker.h"
+#include "common/error.h"
+#include "common/strings.h"
+
+namespace orb {
+
+namespace {
+
+// Looks a caller's machine up by cloud id, then by host name.
+std::optional<Machine> Resolve(Store& store, const MachineRef& ref) {
+  if (!ref.machine_id.empty()) {
+    if (auto m = store.GetMachine(ref.machine_id)) return m;
+  }
+  if (!ref.name.empty()) {
+    if (auto m = store.FindMachineByName(ref.name)) return m;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string Broker::ReturnMachines(const std::vector<MachineRef>& refs, std::string* message) {
+  const EpochSeconds now = NowSeconds();
+  Request ret;
+  ret.request_id = NewRequestId(RequestKind::kReturn);
+  ret.kind = RequestKind::kReturn;
+  ret.provider_name = config_.Get("provider.name");
+  ret.requested_count = static_cast<int>(refs.size());
+  ret.status = RequestStatus::kRunning;
+  ret.launch_state = LaunchState::kSettled;
+  ret.created_at = now;
+  ret.updated_at = now;
+
+  std::vector<std::string> to_terminate;
+  std::vector<std::string> unknown;
+  // Recorded before anything is terminated: a crash after this point leaves a
+  // return request whose status calls finish the job.
+  store().Transaction([&] {
+    store().InsertRequest(ret);
+    std::set<std::string> done;
+    for (const MachineRef& ref : refs) {
+      std::optional<Machine> m = Resolve(store(), ref);
+      if (m && !done.insert(m->machine_id).second) continue;  // named twice
+      if (!m) {
+        // Not a machine of this broker (or long forgotten): nothing to terminate,
+        // reported as returned so that HostFactory can move on.
+        Machine gone;
+        gone.machine_id = ref.machine_id.empty() ? "unknown:" + ref.name : ref.machine_id;
+        if (!done.insert(gone.machine_id).second) continue;
+        if (store().GetMachine(gone.machine_id)) continue;
+        gone.name = ref.name;
+        gone.return_request_id = ret.request_id;
+        gone.provider_name = ret.provider_name;
+        gone.state = MachineState::kGone;
+        gone.return_result = MachineResult::kSucceed;
+        gone.message = "not a machine of this orb; nothing to terminate";
+        gone.created_at = now;
+        gone.updated_at = now;
+        store().InsertMachine(gone);
+        unknown.push_back(ref.machine_id.empty() ? ref.name : ref.machine_id);
+        continue;
+      }
+      m->return_request_id = ret.request_id;
+      m->return_result = ReturnResult(m->state, m->terminate_refused, MachineResult::kExecuting);
+      m->updated_at = now;
+      store().UpdateMachine(*m);
+      if (!IsFinalMachineState(m->state)) to_terminate.push_back(m->machine_id);
+    }
+  });
+
+  std::string note;
+  if (!to_terminate.empty()) {
+    try {
+      TerminateOutcome outcome = provider().Terminate(to_terminate);
+      store().Transaction([&] {
+        for (const std::string& id : outcome.not_found) {
+          if (auto m = store().GetMachine(id)) {
+            m->state = MachineState::kGone;
+            m->return_result = MachineResult::kSucceed;
+            m->updated_at = NowSeconds();
+            store().UpdateMachine(*m);
+          }
+        }
+        for (const std::string& id : outcome.refused) {
+          if (auto m = store().GetMachine(id)) {
+            m->terminate_refused = true;
+            m->message = "the cloud refused to terminate it: " + outcome.message;
+            m->updated_at = NowSeconds();
+            store().UpdateMachine(*m);
+          }
+        }
+      });
+      if (!outcome.refused.empty()) note = "; refused: " + outcome.message;
+    } catch (const Error& e) {
+      // Recorded already: the next status call of this return request re-sends it.
+      spdlog::warn("return {}: terminate failed, will retry: {}", ret.request_id, e.what());
+      note = "; terminate not confirmed yet, will retry: " + std::string(e.what());
+    }
+  }
+  if (message) {
+    *message = "Return request " + ret.request_id + " for " + std::to_string(refs.size()) +
+               " machine(s) accepted" +
+               (unknown.empty() ? std::string() : "; not machines of this orb: " + Join(unknown, ", ")) +
+               note + ".";
+  }
+  spdlog::info("return {}: {} machine(s), {} terminated now, {} unknown", ret.request_id,
+               refs.size(), to_terminate.size(), unknown.size());
+  return ret.request_id;
+}
+
+std::vector<MachineRef> Broker::ReturnableMachinesOf(const std::string& request_id) {
+  Request r = GetRequest(request_id);
+  if (r.kind != RequestKind::kAcquire) {
+    throw Error(ErrorCode::kInvalidInput, request_id + " is a return request, not an acquire one");
+  }
+  std::vector<MachineRef> refs;
+  for (const Machine& m : MachinesOfRequest(r)) {
+    if (!IsFinalMachineState(m.state) && m.return_request_id.empty()) {
+      refs.push_back({m.name, m.machine_id});
+    }
+  }
+  return refs;
+}
+
+std::vector<ReturnCandidate> Broker::ReturnCandidates(const std::vector<MachineRef>& refs) {
+  // What to look at: the named hosts, or every active machine of this broker.
+  struct Watched {
+    std::string name, machine_id;
+    bool known = false;
+    EpochSeconds created_at = 0;
+  };
+  std::vector<Watched> watched;
+  if (refs.empty()) {
+    MachineQuery q;
+    q.active_only = true;
+    for (const Machine& m : store().ListMachines(q)) {
+      if (!m.return_request_id.empty() || m.acquire_result != MachineResult::kSucceed) continue;
+      watched.push_back({m.name, m.machine_id, true, m.created_at});
+    }
+  } else {
+    for (const MachineRef& ref : refs) {
+      std::optional<Machine> m = Resolve(store(), ref);
+      if (m) {
+        watched.push_back({m->name.empty() ? ref.name : m->name, m->machine_id, true,
+                           m->created_at});
+      } else {
+        watched.push_back({ref.name, ref.machine_id, false, 0});
+      }
+    }
+  }
+  std::vector<std::string> ids;
+  for (const Watched& w : watched) {
+    if (!w.machine_id.empty()) ids.push_back(w.machine_id);
+  }
+  std::map<std::string, CloudMachine> seen;
+  for (CloudMachine& c : provider().Describe(ids)) seen[c.machine_id] = std::move(c);
+
+  const EpochSeconds now = NowSeconds();
+  const long long grace = config_.GetInt("request.visibility_grace_sec");
+  std::vector<ReturnCandidate> out;
+  for (const Watched& w : watched) {
+    auto it = w.machine_id.empty() ? seen.end() : seen.find(w.machine_id);
+    ReturnCandidate c;
+    c.name = w.name;
+    c.machine_id = w.machine_id;
+    if (it == seen.end()) {
+      // A host the cloud does not know: gone (unless it is brand new and not
+      // visible yet, or was named without an id we could look up).
+      if (w.machine_id.empty() || (w.known && now - w.created_at <= grace)) continue;
+      c.reason = "no longer exists";
+    } else {
+      const MachineState s = it->second.state;
+      if (s == MachineState::kPending || s == MachineState::kRunning) continue;
+      c.reason = "machine is " + std::string(MachineStateName(s)) +
+                 (it->second.state_reason.empty() ? "" : " (" + it->second.state_reason + ")");
+      if (c.name.empty()) c.name = it->second.name;
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace orb

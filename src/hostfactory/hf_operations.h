@@ -1,0 +1,42 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace orb {
+
+class Broker;
+
+// The five HostFactory provider operations.
+enum class HfOperation {
+  kGetAvailableTemplates,
+  kRequestMachines,
+  kGetRequestStatus,
+  kRequestReturnMachines,
+  kGetReturnRequests,
+};
+
+// "getAvailableTemplates", "requestMachines", ...
+std::string_view HfOperationName(HfOperation op);
+
+// What one operation answers: the exit code (0 success, 1 failure) and the one
+// JSON document for stdout (on failure {"message": ...}).
+struct HfOutcome {
+  int exit_code = 0;
+  nlohmann::ordered_json document;
+};
+
+// Runs one HostFactory operation on the input file HostFactory passed with -f,
+// the way the five scripts do: reads and parses the file (HostFactory deletes it
+// afterwards, so it is read once, now), calls the broker, and formats the answer
+// in HostFactory's wire format. `broker` is called only once the input is valid,
+// so a malformed input never touches the configuration, the store or the cloud.
+// Every failure becomes exit code 1 with a message; nothing is thrown. Writes one
+// log line per call: operation, request ids, cloud calls, duration.
+HfOutcome RunHfOperation(HfOperation op, const std::string& input_file,
+                         const std::function<Broker&()>& broker);
+
+}  // namespace orb
