@@ -64,19 +64,22 @@ field() { $py -c "import json,sys; d=json.load(open('$demo/answer.json')); print
 
 call getAvailableTemplates.sh '{}'
 call requestMachines.sh '{"template": {"templateId": "OnDemand-T3", "machineCount": 2}}'
-req=$(field 'd["requestId"]')
-for _ in $(seq 10); do
-  call getRequestStatus.sh "{\"requests\": [{\"requestId\": \"$req\"}]}"
-  [[ $(field 'd["requests"][0]["status"]') != running ]] && break
-  sleep 1
-done
-machines=$(field 'json.dumps([{"name": m["name"], "machineId": m["machineId"]} for m in d["requests"][0]["machines"]])')
-call getReturnRequests.sh "{\"machines\": $machines}"
+req1=$(field 'd["requestId"]')
+call requestMachines.sh '{"template": {"templateId": "Fleet-Mixed", "machineCount": 4}}'
+req2=$(field 'd["requestId"]')
+poll() {
+  for _ in $(seq 15); do
+    call getRequestStatus.sh "{\"requests\": [$1]}"
+    [[ $(field 'all(r["status"] != "running" for r in d["requests"])') == True ]] && return
+    sleep 1
+  done
+  echo "hf-demo: requests still running after 15 polls" >&2
+  exit 1
+}
+poll "{\"requestId\": \"$req1\"}, {\"requestId\": \"$req2\"}"
+machines=$(field 'json.dumps([{"name": m["name"], "machineId": m["machineId"]} for r in d["requests"] for m in r["machines"]])')
+call getReturnRequests.sh '{}'
 call requestReturnMachines.sh "{\"machines\": $machines}"
 ret=$(field 'd["requestId"]')
-for _ in $(seq 10); do
-  call getRequestStatus.sh "{\"requests\": [{\"requestId\": \"$ret\"}]}"
-  [[ $(field 'd["requests"][0]["status"]') != running ]] && break
-  sleep 1
-done
-echo "==> cycle complete: $req acquired and returned; state in $HF_PROVIDER_WORKDIR/orb.db" >&2
+poll "{\"requestId\": \"$ret\"}"
+echo "==> cycle complete: $req1 and $req2 acquired and returned; state in $HF_PROVIDER_WORKDIR/orb.db" >&2

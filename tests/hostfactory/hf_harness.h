@@ -136,6 +136,9 @@ class HfSandbox {
   HfCallResult Call(const std::string& script, const nlohmann::json& input) {
     return Call(script, input.dump());
   }
+  HfCallResult Call(const std::string& script, const char* input) {
+    return Call(script, std::string(input));
+  }
 
   // Calls `script args...` without writing an input file (missing-file cases).
   HfCallResult CallWithArgs(const std::string& script, const std::vector<std::string>& args);

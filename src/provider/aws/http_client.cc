@@ -1,6 +1,6 @@
 #include "provider/aws/http_client.h"
 
-#include <curl/curl.h>
+#include "provider/aws/curl_library.h"
 
 #include <array>
 #include <cstring>
@@ -52,17 +52,8 @@ std::string HostOf(std::string_view url) {
   return authority.empty() ? std::string("(no host)") : std::string(authority);
 }
 
-std::once_flag g_curl_init_once;
-
-void GlobalInit() {
-  std::call_once(g_curl_init_once, [] {
-    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (rc != CURLE_OK) {
-      throw Error(ErrorCode::kInternal,
-                  std::string("libcurl failed to initialise: ") + curl_easy_strerror(rc));
-    }
-  });
-}
+// Loads libcurl (which also runs curl_global_init once).
+void GlobalInit() { Curl(); }
 
 // What the callbacks fill while a transfer runs.
 struct Transfer {
@@ -101,9 +92,9 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
 // Frees a curl_slist when it goes out of scope.
 struct SlistDeleter {
   curl_slist* list = nullptr;
-  ~SlistDeleter() { curl_slist_free_all(list); }
+  ~SlistDeleter() { Curl().slist_free_all(list); }
   void Append(const std::string& line) {
-    curl_slist* next = curl_slist_append(list, line.c_str());
+    curl_slist* next = Curl().slist_append(list, line.c_str());
     if (next == nullptr) throw Error(ErrorCode::kInternal, "out of memory building HTTP headers");
     list = next;
   }
@@ -151,7 +142,7 @@ struct HttpClient::Impl {
         return handle;
       }
     }
-    CURL* handle = curl_easy_init();
+    CURL* handle = Curl().easy_init();
     if (handle == nullptr) throw Error(ErrorCode::kInternal, "libcurl could not create a handle");
     return handle;
   }
@@ -164,31 +155,31 @@ struct HttpClient::Impl {
         return;
       }
     }
-    curl_easy_cleanup(handle);
+    Curl().easy_cleanup(handle);
   }
 };
 
 HttpClient::HttpClient(HttpOptions options) : impl_(std::make_unique<Impl>()) {
   GlobalInit();
   impl_->options = std::move(options);
-  impl_->share = curl_share_init();
+  impl_->share = Curl().share_init();
   if (impl_->share == nullptr) {
     throw Error(ErrorCode::kInternal, "libcurl could not create a share handle");
   }
-  curl_share_setopt(impl_->share, CURLSHOPT_LOCKFUNC, &Impl::Lock);
-  curl_share_setopt(impl_->share, CURLSHOPT_UNLOCKFUNC, &Impl::Unlock);
-  curl_share_setopt(impl_->share, CURLSHOPT_USERDATA, impl_.get());
+  Curl().share_setopt(impl_->share, CURLSHOPT_LOCKFUNC, &Impl::Lock);
+  Curl().share_setopt(impl_->share, CURLSHOPT_UNLOCKFUNC, &Impl::Unlock);
+  Curl().share_setopt(impl_->share, CURLSHOPT_USERDATA, impl_.get());
   // Connections are kept alive by the pooled easy handles rather than in the share:
   // libcurl documents a shared connection cache as unsupported across concurrent
   // threads. A handle keeps its connections while it waits in the pool.
-  curl_share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-  curl_share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  Curl().share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  Curl().share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 }
 
 HttpClient::~HttpClient() {
-  for (CURL* handle : impl_->pool) curl_easy_cleanup(handle);
+  for (CURL* handle : impl_->pool) Curl().easy_cleanup(handle);
   impl_->pool.clear();
-  curl_share_cleanup(impl_->share);
+  Curl().share_cleanup(impl_->share);
 }
 
 const HttpOptions& HttpClient::options() const { return impl_->options; }
@@ -202,50 +193,50 @@ HttpResponse HttpClient::Send(const HttpRequest& request) {
     ~Returner() { impl->ReturnHandle(handle); }
   } returner{impl_.get(), h};
 
-  curl_easy_reset(h);
+  Curl().easy_reset(h);
   Transfer transfer;
   char error_text[CURL_ERROR_SIZE] = {0};
   SlistDeleter header_list;
 
-  curl_easy_setopt(h, CURLOPT_SHARE, impl_->share);
-  curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
-  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "identity");
-  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  Curl().easy_setopt(h, CURLOPT_SHARE, impl_->share);
+  Curl().easy_setopt(h, CURLOPT_URL, request.url.c_str());
+  Curl().easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  Curl().easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  Curl().easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+  Curl().easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "identity");
+  Curl().easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   long timeout_ms = request.timeout_ms > 0 ? request.timeout_ms : opt.timeout_ms;
   long connect_timeout_ms = opt.connect_timeout_ms;
   if (request.timeout_ms > 0 && (connect_timeout_ms <= 0 || connect_timeout_ms > timeout_ms)) {
     connect_timeout_ms = timeout_ms;
   }
-  if (connect_timeout_ms > 0) curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
-  if (timeout_ms > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, opt.verify_tls ? 1L : 0L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, opt.verify_tls ? 2L : 0L);
-  if (!opt.ca_bundle.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, opt.ca_bundle.c_str());
+  if (connect_timeout_ms > 0) Curl().easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+  if (timeout_ms > 0) Curl().easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  Curl().easy_setopt(h, CURLOPT_SSL_VERIFYPEER, opt.verify_tls ? 1L : 0L);
+  Curl().easy_setopt(h, CURLOPT_SSL_VERIFYHOST, opt.verify_tls ? 2L : 0L);
+  if (!opt.ca_bundle.empty()) Curl().easy_setopt(h, CURLOPT_CAINFO, opt.ca_bundle.c_str());
   // With no proxy configured, libcurl reads HTTPS_PROXY / HTTP_PROXY / NO_PROXY itself.
-  if (!opt.proxy.empty()) curl_easy_setopt(h, CURLOPT_PROXY, opt.proxy.c_str());
-  if (request.fresh_connection) curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_text);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &OnBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &OnHeader);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
+  if (!opt.proxy.empty()) Curl().easy_setopt(h, CURLOPT_PROXY, opt.proxy.c_str());
+  if (request.fresh_connection) Curl().easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+  Curl().easy_setopt(h, CURLOPT_ERRORBUFFER, error_text);
+  Curl().easy_setopt(h, CURLOPT_WRITEFUNCTION, &OnBody);
+  Curl().easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
+  Curl().easy_setopt(h, CURLOPT_HEADERFUNCTION, &OnHeader);
+  Curl().easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
 
   const std::string& method = request.method;
   bool sends_body = false;
   if (method == "GET") {
-    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    Curl().easy_setopt(h, CURLOPT_HTTPGET, 1L);
   } else if (method == "HEAD") {
-    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    Curl().easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else {
-    if (method != "POST") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+    if (method != "POST") Curl().easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
     sends_body = method == "POST" || method == "PUT" || method == "PATCH" || !request.body.empty();
   }
   if (sends_body) {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+    Curl().easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    Curl().easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
   }
 
   for (const auto& [name, value] : request.headers) {
@@ -255,26 +246,26 @@ HttpResponse HttpClient::Send(const HttpRequest& request) {
   // No "Expect: 100-continue" round trip; no form content type made up by libcurl.
   if (request.Header("Expect").empty()) header_list.Append("Expect:");
   if (sends_body && request.Header("Content-Type").empty()) header_list.Append("Content-Type:");
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, header_list.list);
+  Curl().easy_setopt(h, CURLOPT_HTTPHEADER, header_list.list);
 
-  CURLcode rc = curl_easy_perform(h);
+  CURLcode rc = Curl().easy_perform(h);
   if (rc != CURLE_OK) {
     std::string host = HostOf(request.url);
     std::string detail =
         transfer.too_large
             ? "the answer is larger than " + std::to_string(kMaxBodyBytes >> 20) + " MiB"
             : (error_text[0] != '\0' ? std::string(error_text)
-                                     : std::string(curl_easy_strerror(rc)));
+                                     : std::string(Curl().easy_strerror(rc)));
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
     // libcurl counts the request bytes it wrote; none means the server never saw it.
     long request_bytes = 0;
-    curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_bytes);
+    Curl().easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_bytes);
     throw NetworkError("could not reach " + host + ": " + detail + " (curl error " +
                            std::to_string(static_cast<int>(rc)) + ")",
                        request_bytes > 0);
   }
   long status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  Curl().easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   transfer.response.status = static_cast<int>(status);
   return std::move(transfer.response);
 }
