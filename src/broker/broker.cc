@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <spdlog/spdlog.h>
+
 #include "common/error.h"
 #include "common/strings.h"
 #include "common/uuid.h"
@@ -45,6 +47,23 @@ std::vector<Template> Broker::ListTemplates() const {
   return templates;
 }
 
+std::vector<Template> Broker::OfferedTemplates() {
+  std::vector<Template> offered;
+  for (Template& t : ListTemplates()) {
+    if (std::string why = provider().CannotLaunch(t); !why.empty()) {
+      spdlog::warn("template '{}' not offered to HostFactory: {}", t.template_id, why);
+      continue;
+    }
+    offered.push_back(std::move(t));
+  }
+  if (offered.empty()) {
+    throw Error(ErrorCode::kInvalidConfig,
+                TemplatesFile() + ": no template can be launched by this provider (see 'orb "
+                                  "templates validate')");
+  }
+  return offered;
+}
+
 Template Broker::GetTemplate(std::string_view template_id) const {
   std::vector<Template> templates = ListTemplates();
   std::vector<std::string> ids;
@@ -60,6 +79,12 @@ TemplateCheck Broker::ValidateTemplates(const std::string& file) const {
   TemplateCheck check;
   check.file = file.empty() ? TemplatesFile() : file;
   check.problems = ValidateTemplatesFile(check.file, &check.templates);
+  for (const Template& t : check.templates) {
+    if (std::string why = provider().CannotLaunch(t); !why.empty()) {
+      check.problems.push_back(check.file + ": template '" + t.template_id +
+                               "' field 'providerApi': " + why);
+    }
+  }
   if (check.problems.empty() && check.templates.empty()) {
     check.problems.push_back(check.file + ": holds no template; HostFactory needs at least one");
   }

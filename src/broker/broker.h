@@ -63,6 +63,11 @@ class Broker {
   // provider that offers none).
   std::vector<Template> ListTemplates() const;
 
+  // The templates HostFactory is offered: ListTemplates() less those the provider
+  // cannot launch (each logged as a warning, and reported by ValidateTemplates).
+  // Throws Error(kInvalidConfig) when none is left.
+  std::vector<Template> OfferedTemplates();
+
   // The template with this id. Throws Error(kNotFound) naming the known ids.
   Template GetTemplate(std::string_view template_id) const;
 

@@ -154,7 +154,22 @@ std::vector<RequestReport> Broker::RequestStatuses(const std::vector<std::string
         Tally(progress, m.return_result, 1);
       }
     }
-    if (!described) continue;  // a cloud error never yields a terminal status
+    if (!described) {
+      // A cloud error never yields a terminal status, until the request's deadline:
+      // then it ends with the error rather than running forever.
+      if (!expired) continue;
+      for (Machine& m : reports[i].machines) {
+        MachineResult& result =
+            r.kind == RequestKind::kAcquire ? m.acquire_result : m.return_result;
+        if (result != MachineResult::kExecuting) continue;
+        result = MachineResult::kFail;
+        m.message = "could not be checked before the request's deadline: " + cloud_error;
+      }
+      r.status = RequestStatus::kCompleteWithError;
+      r.message = "the cloud could not be reached before the request's deadline: " + cloud_error;
+      r.updated_at = now;
+      continue;
+    }
     if (r.kind == RequestKind::kAcquire && r.launch_state == LaunchState::kIntent && expired) {
       progress.launch_state = LaunchState::kSettled;
       if (r.message.empty()) r.message = "the launch was never confirmed before the deadline";

@@ -37,6 +37,7 @@ std::string Broker::ReturnMachines(const std::vector<MachineRef>& refs, std::str
   ret.launch_state = LaunchState::kSettled;
   ret.created_at = now;
   ret.updated_at = now;
+  ret.deadline = now + config_.GetInt("request.timeout_sec");
 
   std::vector<std::string> to_terminate;
   std::vector<std::string> unknown;

@@ -121,6 +121,12 @@ bool IsIgnoredIbmKey(std::string_view key) {
   return false;
 }
 
+// Storage strategies of the Python ORB that orb replaces with its own store.
+bool IsPythonOrbStorage(std::string_view value) {
+  const std::string v = ToLower(value);
+  return v == "json" || v == "sql" || v == "dynamodb";
+}
+
 // Settings that only flags and the environment may set.
 bool IsEnvOnly(std::string_view key) { return key == "provider.name" || key == "paths.conf_dir"; }
 
@@ -298,7 +304,8 @@ class Loader {
   }
 
   void WarnUnknownOrbVariables() {
-    std::set<std::string, std::less<>> known = {"ORB_CONFIG_FILE"};
+    // Variables orb's own scripts and tests read, besides the settings'.
+    std::set<std::string, std::less<>> known = {"ORB_CONFIG_FILE", "ORB_BIN", "ORB_MOTO_DIR"};
     for (const SettingSpec& spec : AllSettings()) {
       for (std::string_view var : spec.env) known.emplace(var);
     }
@@ -402,6 +409,14 @@ class Loader {
       if (value->is_null()) continue;
       if (!ScalarText(*value, &text)) {
         problems_.push_back({true, path, written, "must be a single value, not a list or map"});
+        continue;
+      }
+      if (key == "storage.strategy" && CheckSettingValue(*spec, text) != "" &&
+          IsPythonOrbStorage(text)) {
+        // The Python ORB's own stores: a pasted config.json keeps working.
+        problems_.push_back({false, path, written,
+                             "the Python ORB's '" + text + "' storage is not used by orb; "
+                             "orb keeps its state in its own store (sqlite)"});
         continue;
       }
       if (values_.count(key)) {

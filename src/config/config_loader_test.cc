@@ -229,6 +229,25 @@ TEST_F(ConfigLoaderTest, PythonOrbConfigJsonIsUnderstood) {
   EXPECT_EQ(c.Get("logging.file"), Conf() + "/logs/app.log");
 }
 
+TEST_F(ConfigLoaderTest, PythonOrbStorageStrategiesAreIgnoredWithAWarning) {
+  std::string f = Write("conf/config.json", R"({"storage": {"strategy": "json"}})");
+  Config c = Load({}, f);
+  EXPECT_FALSE(c.HasErrors()) << Problems(c);
+  EXPECT_EQ(c.Get("storage.strategy"), "sqlite");
+  EXPECT_NE(Problems(c).find("'json' storage is not used by orb"), std::string::npos);
+  f = Write("conf/bad.json", R"({"storage": {"strategy": "mongo"}})");
+  EXPECT_TRUE(Load({}, f).HasErrors());
+}
+
+TEST_F(ConfigLoaderTest, IbmEndpointUrlIsTheEc2Endpoint) {
+  env_["HF_PROVIDER_CONFDIR"] = Conf();
+  Write("conf/awsprov_config.json",
+        R"({"AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "https://ec2.eu-west-1.amazonaws.com:443"})");
+  Config c = Load();
+  EXPECT_EQ(c.Get("aws.endpoint_url_ec2"), "https://ec2.eu-west-1.amazonaws.com:443");
+  EXPECT_EQ(c.Get("aws.endpoint_url"), "");
+}
+
 TEST_F(ConfigLoaderTest, PathsExpandVariablesAndHome) {
   env_["SITE_TOP"] = (root_ / "site").string();
   std::string f = Write("conf/orb.yaml",
@@ -244,6 +263,15 @@ TEST_F(ConfigLoaderTest, HostFactoryLogLevelIsMapped) {
   EXPECT_EQ(Load().Get("logging.level"), "debug");
   env_["HF_LOGLEVEL"] = "LOG_WARNING";
   EXPECT_EQ(Load().Get("logging.level"), "warn");
+  // Syslog-style names HostFactory may pass never make the configuration invalid.
+  for (const auto& [hf, level] : std::vector<std::pair<std::string, std::string>>{
+           {"LOG_NOTICE", "info"}, {"LOG_ERR", "error"}, {"LOG_CRIT", "critical"},
+           {"LOG_EMERG", "critical"}, {"LOG_TRACE", "trace"}}) {
+    env_["HF_LOGLEVEL"] = hf;
+    Config c = Load();
+    EXPECT_FALSE(c.HasErrors()) << hf;
+    EXPECT_EQ(c.Get("logging.level"), level) << hf;
+  }
   env_["ORB_LOG_LEVEL"] = "error";
   EXPECT_EQ(Load().Get("logging.level"), "error");
 }

@@ -75,12 +75,12 @@ std::vector<SettingSpec> BuildSettings() {
        .ibm_key = "AWS_KEY_FILE",
        .description = "directory with the key pair files named by templates' keyName"});
   add({.key = "aws.endpoint_url", .type = T::kString,
-       .env = {"ORB_AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL"}, .ibm_key = "AWS_ENDPOINT_URL",
+       .env = {"ORB_AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL"},
        .flag = "--endpoint-url",
        .description = "endpoint for every AWS service (private endpoint, emulator)"});
   add({.key = "aws.endpoint_url_ec2", .type = T::kString,
-       .env = {"ORB_AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_EC2"},
-       .description = "endpoint for EC2 only"});
+       .env = {"ORB_AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_EC2"}, .ibm_key = "AWS_ENDPOINT_URL",
+       .description = "endpoint for EC2 only (IBM's AWS_ENDPOINT_URL is an EC2 endpoint)"});
   add({.key = "aws.endpoint_url_autoscaling", .type = T::kString,
        .env = {"ORB_AWS_ENDPOINT_URL_AUTO_SCALING", "AWS_ENDPOINT_URL_AUTO_SCALING"},
        .description = "endpoint for Auto Scaling only"});
@@ -224,8 +224,11 @@ std::optional<bool> ParseBool(std::string_view value) {
 std::optional<std::string> NormalizeLogLevel(std::string_view value) {
   std::string v = ToLower(Trim(value));
   if (v.rfind("log_", 0) == 0) v = v.substr(4);
+  // HostFactory passes syslog-style names (LOG_NOTICE, LOG_ERR, LOG_CRIT, ...).
   if (v == "warning") v = "warn";
-  if (v == "fatal") v = "critical";
+  if (v == "notice") v = "info";
+  if (v == "err") v = "error";
+  if (v == "fatal" || v == "crit" || v == "alert" || v == "emerg") v = "critical";
   for (const char* level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
     if (v == level) return v;
   }

@@ -64,7 +64,7 @@ HfOutcome RunHfOperation(HfOperation op, const std::string& input_file,
     switch (op) {
       case HfOperation::kGetAvailableTemplates: {
         broker = &get_broker();
-        outcome.document = FormatHfTemplates(broker->ListTemplates());
+        outcome.document = FormatHfTemplates(broker->OfferedTemplates());
         break;
       }
       case HfOperation::kRequestMachines: {

@@ -105,6 +105,10 @@ class Provider {
   // Describes the provider's configuration (no network call).
   virtual ProviderInfo Info() const = 0;
 
+  // Why this provider cannot launch `templ` (e.g. a provisioning API it does not
+  // support yet), or "" when it can. No network call.
+  virtual std::string CannotLaunch(const Template& templ) const = 0;
+
   // Builds the exact call that launches `order`, without calling the cloud (it
   // may read local files, e.g. a template's user-data script). Throws
   // Error(kInvalidConfig) for a template this provider cannot launch, naming the

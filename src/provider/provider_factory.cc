@@ -40,7 +40,10 @@ AwsProviderOptions AwsOptionsFromConfig(const Config& config) {
     if (auto rate = ParseRate(config.Get(key))) limits = {rate->first, rate->second};
   }
   CredentialsOptions& k = o.credentials;
-  k.profile = config.Get("aws.profile");
+  // A profile named only by AWS_PROFILE is left to the credential chain, which
+  // then still prefers AWS_ACCESS_KEY_ID from the environment, as the AWS CLI does;
+  // a profile named by orb's own settings selects that profile outright.
+  if (config.Lookup("aws.profile").origin != "AWS_PROFILE") k.profile = config.Get("aws.profile");
   k.credential_file = config.Get("aws.credential_file");
   k.region = c.region;
   k.sts_endpoint = c.service_endpoints.count(AwsService::kSts)

@@ -154,8 +154,20 @@ ProviderInfo AwsProvider::Info() const {
   return info;
 }
 
+std::string AwsProvider::CannotLaunch(const Template& t) const {
+  if (t.provider_api == ProviderApi::kRunInstances) return "";
+  if (t.provider_api == ProviderApi::kEc2Fleet &&
+      t.fleet_type.value_or(FleetType::kInstant) == FleetType::kInstant) {
+    return "";
+  }
+  return std::string(ProviderApiName(t.provider_api)) +
+         (t.fleet_type ? " " + std::string(FleetTypeName(*t.fleet_type)) : "") +
+         " is not supported yet (supported: RunInstances, EC2Fleet instant)";
+}
+
 LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
   const Template& t = order.templ;
+  if (std::string why = CannotLaunch(t); !why.empty()) TemplateError(t, "providerApi", why);
   if (order.units < 1) throw Error(ErrorCode::kInvalidInput, "nothing to launch");
   const std::string image = ImageReference(t.image_id);
   if (image.empty() && t.launch_template_id.empty()) {
@@ -263,10 +275,7 @@ LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
                  {"fleet", Ec2Client::BuildCreateFleet(f).ToJson()}};
     return plan;
   }
-  TemplateError(t, "providerApi",
-                std::string(ProviderApiName(t.provider_api)) +
-                    (t.fleet_type ? " " + std::string(FleetTypeName(*t.fleet_type)) : "") +
-                    " is not supported yet (supported: RunInstances, EC2Fleet instant)");
+  TemplateError(t, "providerApi", CannotLaunch(t));
 }
 
 LaunchResult AwsProvider::Launch(const LaunchPlan& plan) {

@@ -30,6 +30,7 @@ class AwsProvider : public Provider {
 
   std::string_view Type() const override { return "aws"; }
   ProviderInfo Info() const override;
+  std::string CannotLaunch(const Template& templ) const override;
   LaunchPlan PlanLaunch(const LaunchOrder& order) override;
   LaunchResult Launch(const LaunchPlan& plan) override;
   std::vector<CloudMachine> FindByRequest(const std::string& request_id) override;
