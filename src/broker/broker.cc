@@ -75,7 +75,7 @@ Template Broker::GetTemplate(std::string_view template_id) const {
                                         "' (known: " + Join(ids, ", ") + ")");
 }
 
-TemplateCheck Broker::ValidateTemplates(const std::string& file) const {
+TemplateCheck Broker::ValidateTemplates(const std::string& file) {
   TemplateCheck check;
   check.file = file.empty() ? TemplatesFile() : file;
   check.problems = ValidateTemplatesFile(check.file, &check.templates);

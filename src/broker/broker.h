@@ -72,7 +72,7 @@ class Broker {
   Template GetTemplate(std::string_view template_id) const;
 
   // Checks the templates file (or `file` when given) and reports every problem.
-  TemplateCheck ValidateTemplates(const std::string& file = "") const;
+  TemplateCheck ValidateTemplates(const std::string& file = "");
 
   // Requests matching `query`, newest first.
   std::vector<Request> ListRequests(const RequestQuery& query);
