@@ -1,4 +1,6 @@
 #!/bin/sh
 # HostFactory provider script: getAvailableTemplates (the templates HostFactory may request).
 # Called as "getAvailableTemplates.sh -f <input file>".
-exec "$(dirname "$(readlink -f "$0")")/run-orb.sh" templates list "$@"
+case $0 in */*) orb_script_dir=${0%/*} ;; *) orb_script_dir=. ;; esac
+set -- templates list "$@"
+. "$orb_script_dir/run-orb.sh"

@@ -1,4 +1,6 @@
 #!/bin/sh
 # HostFactory provider script: getRequestStatus (progress of acquire and return requests).
 # Called as "getRequestStatus.sh -f <input file>".
-exec "$(dirname "$(readlink -f "$0")")/run-orb.sh" requests status "$@"
+case $0 in */*) orb_script_dir=${0%/*} ;; *) orb_script_dir=. ;; esac
+set -- requests status "$@"
+. "$orb_script_dir/run-orb.sh"

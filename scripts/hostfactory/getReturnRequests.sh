@@ -1,4 +1,6 @@
 #!/bin/sh
 # HostFactory provider script: getReturnRequests (hosts the cloud took or is taking back).
 # Called as "getReturnRequests.sh -f <input file>".
-exec "$(dirname "$(readlink -f "$0")")/run-orb.sh" requests list-returns "$@"
+case $0 in */*) orb_script_dir=${0%/*} ;; *) orb_script_dir=. ;; esac
+set -- requests list-returns "$@"
+. "$orb_script_dir/run-orb.sh"

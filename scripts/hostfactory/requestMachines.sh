@@ -1,4 +1,6 @@
 #!/bin/sh
 # HostFactory provider script: requestMachines (ask for machines of a template).
 # Called as "requestMachines.sh -f <input file>".
-exec "$(dirname "$(readlink -f "$0")")/run-orb.sh" machines request "$@"
+case $0 in */*) orb_script_dir=${0%/*} ;; *) orb_script_dir=. ;; esac
+set -- machines request "$@"
+. "$orb_script_dir/run-orb.sh"

@@ -1,4 +1,6 @@
 #!/bin/sh
 # HostFactory provider script: requestReturnMachines (give machines back).
 # Called as "requestReturnMachines.sh -f <input file>".
-exec "$(dirname "$(readlink -f "$0")")/run-orb.sh" machines return "$@"
+case $0 in */*) orb_script_dir=${0%/*} ;; *) orb_script_dir=. ;; esac
+set -- machines return "$@"
+. "$orb_script_dir/run-orb.sh"

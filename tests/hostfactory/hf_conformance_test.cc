@@ -64,6 +64,11 @@ std::set<std::string> MachineIds(const json& request) {
   return ids;
 }
 
+std::vector<std::string> MachineIdList(const json& request) {
+  const std::set<std::string> ids = MachineIds(request);
+  return std::vector<std::string>(ids.begin(), ids.end());
+}
+
 std::set<std::string> InstanceIds(const std::vector<Instance>& instances) {
   std::set<std::string> ids;
   for (const Instance& i : instances) ids.insert(i.instance_id);
@@ -583,8 +588,7 @@ TEST_F(HfConformanceTest, RunInstancesRequestCompletesAndIsReturned) {
   std::vector<Instance> launched = cloud_->InstancesOfRequest(req);
   EXPECT_EQ(launched.size(), 2u) << "[one launch per request: no duplicate instances]";
   EXPECT_EQ(InstanceIds(launched), MachineIds(q)) << "[every instance reported: no orphans]";
-  std::map<std::string, Instance> by_id = cloud_->InstancesById(
-      std::vector<std::string>(MachineIds(q).begin(), MachineIds(q).end()));
+  std::map<std::string, Instance> by_id = cloud_->InstancesById(MachineIdList(q));
   const long long now = static_cast<long long>(::time(nullptr));
   for (const json& m : q["machines"]) {
     SCOPED_TRACE(m.dump());
@@ -618,8 +622,7 @@ TEST_F(HfConformanceTest, RunInstancesRequestCompletesAndIsReturned) {
     EXPECT_EQ(Str(m, "result"), "succeed") << "[returned machines succeed once terminated] "
                                            << m.dump();
   }
-  for (const auto& [id, i] : cloud_->InstancesById(std::vector<std::string>(
-           MachineIds(q).begin(), MachineIds(q).end()))) {
+  for (const auto& [id, i] : cloud_->InstancesById(MachineIdList(q))) {
     EXPECT_EQ(i.state, "terminated") << "[returned instances are terminated in the cloud] " << id;
   }
   // Both requests keep their terminal status and machine sets.

@@ -26,8 +26,24 @@ struct AwsProvider::Impl {
   std::unique_ptr<Ec2Client> ec2;
   std::unique_ptr<StsClient> sts;
 
+  // Builds the HTTP client, credential chain and AWS clients on first use: most
+  // orb processes never call AWS, and loading libcurl costs milliseconds.
+  Impl& Ready();
+
   CloudMachine ToCloudMachine(const Instance& i) const;
 };
+
+AwsProvider::Impl& AwsProvider::Impl::Ready() {
+  if (aws) return *this;
+  http = std::make_shared<HttpClient>(options.client.http);
+  options.credentials.http = http;
+  if (options.credentials.region.empty()) options.credentials.region = options.client.region;
+  credentials = MakeDefaultCredentialsChain(options.credentials);
+  aws = std::make_unique<AwsClient>(options.client, credentials, http);
+  ec2 = std::make_unique<Ec2Client>(*aws);
+  sts = std::make_unique<StsClient>(*aws);
+  return *this;
+}
 
 namespace {
 
@@ -128,15 +144,6 @@ CloudMachine AwsProvider::Impl::ToCloudMachine(const Instance& i) const {
 
 AwsProvider::AwsProvider(AwsProviderOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
-  impl_->http = std::make_shared<HttpClient>(impl_->options.client.http);
-  impl_->options.credentials.http = impl_->http;
-  if (impl_->options.credentials.region.empty()) {
-    impl_->options.credentials.region = impl_->options.client.region;
-  }
-  impl_->credentials = MakeDefaultCredentialsChain(impl_->options.credentials);
-  impl_->aws = std::make_unique<AwsClient>(impl_->options.client, impl_->credentials, impl_->http);
-  impl_->ec2 = std::make_unique<Ec2Client>(*impl_->aws);
-  impl_->sts = std::make_unique<StsClient>(*impl_->aws);
 }
 
 AwsProvider::~AwsProvider() = default;
@@ -148,7 +155,7 @@ ProviderInfo AwsProvider::Info() const {
   info.region = impl_->options.client.region;
   if (!info.region.empty()) {
     for (AwsService s : {AwsService::kEc2, AwsService::kAutoScaling, AwsService::kSts}) {
-      info.endpoints.emplace_back(std::string(AwsServiceName(s)), impl_->aws->Endpoint(s));
+      info.endpoints.emplace_back(std::string(AwsServiceName(s)), impl_->Ready().aws->Endpoint(s));
     }
   }
   return info;
@@ -168,6 +175,7 @@ std::string AwsProvider::CannotLaunch(const Template& t) const {
 LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
   const Template& t = order.templ;
   if (std::string why = CannotLaunch(t); !why.empty()) TemplateError(t, "providerApi", why);
+  impl_->Ready();
   if (order.units < 1) throw Error(ErrorCode::kInvalidInput, "nothing to launch");
   const std::string image = ImageReference(t.image_id);
   if (image.empty() && t.launch_template_id.empty()) {
@@ -279,6 +287,7 @@ LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
 }
 
 LaunchResult AwsProvider::Launch(const LaunchPlan& plan) {
+  impl_->Ready();
   LaunchResult result;
   if (plan.api == "RunInstances") {
     RunInstancesResult r = impl_->ec2->RunInstances(QueryParams::FromJson(plan.body.at("params")));
@@ -330,6 +339,7 @@ LaunchResult AwsProvider::Launch(const LaunchPlan& plan) {
 }
 
 std::vector<CloudMachine> AwsProvider::FindByRequest(const std::string& request_id) {
+  impl_->Ready();
   std::vector<CloudMachine> out;
   for (const Instance& i :
        impl_->ec2->DescribeInstancesByFilter({{std::string("tag:") + kRequestIdTag, {request_id}}})) {
@@ -341,6 +351,7 @@ std::vector<CloudMachine> AwsProvider::FindByRequest(const std::string& request_
 std::vector<CloudMachine> AwsProvider::Describe(const std::vector<std::string>& machine_ids) {
   std::vector<CloudMachine> out;
   if (machine_ids.empty()) return out;
+  impl_->Ready();
   DescribeInstancesResult r = impl_->ec2->DescribeInstancesById(machine_ids);
   out.reserve(r.instances.size());
   for (const Instance& i : r.instances) out.push_back(impl_->ToCloudMachine(i));
@@ -348,6 +359,7 @@ std::vector<CloudMachine> AwsProvider::Describe(const std::vector<std::string>& 
 }
 
 TerminateOutcome AwsProvider::Terminate(const std::vector<std::string>& machine_ids) {
+  impl_->Ready();
   TerminateOutcome outcome;
   if (machine_ids.empty()) return outcome;
   TerminateInstancesResult r = impl_->ec2->TerminateInstances(machine_ids);
@@ -362,6 +374,7 @@ TerminateOutcome AwsProvider::Terminate(const std::vector<std::string>& machine_
 }
 
 ProviderHealth AwsProvider::CheckHealth() {
+  impl_->Ready();
   ProviderHealth h;
   h.region = impl_->options.client.region;
   auto timed = [&h](const std::string& name, const std::function<std::string()>& check) {
@@ -411,6 +424,6 @@ ProviderHealth AwsProvider::CheckHealth() {
   return h;
 }
 
-long long AwsProvider::CallCount() const { return impl_->aws->stats().calls; }
+long long AwsProvider::CallCount() const { return impl_->aws ? impl_->aws->stats().calls : 0; }
 
 }  // namespace orb
