@@ -645,20 +645,23 @@ TEST_F(HfConformanceTest, WeightedTemplateCountsCapacityUnits) {
   ConfirmSticky(sb, {req}, book, 1);
 }
 
+// moto's CreateFleet (instant) launches every instance but lists only the first one
+// of each pool in its answer (AWS lists all), so the fixture's fleet has weight 2 per
+// type and the test asks 2 units: one instance, whichever pool moto picks.
 TEST_F(HfConformanceTest, Ec2FleetInstantCompletesAndIsReturned) {
   HfSandbox& sb = NewSandbox();
   StatusBook book;
   std::string req;
   json q = Acquire(sb, book, "Fleet-Instant", 2, &req);
   ASSERT_TRUE(q.is_object());
-  EXPECT_EQ(Str(q, "status"), "complete");
-  ASSERT_EQ(q["machines"].size(), 2u) << q.dump();
+  EXPECT_EQ(Str(q, "status"), "complete") << "[2 units of weight-2 types: complete with one]";
+  ASSERT_EQ(q["machines"].size(), 1u) << "[counts are capacity units] " << q.dump();
   std::vector<Instance> all = cloud_->AllInstances();
   EXPECT_EQ(InstanceIds(all), MachineIds(q)) << "[every fleet instance reported: no orphans]";
   for (const Instance& i : all) {
     EXPECT_TRUE(i.instance_type == "t3.micro" || i.instance_type == "t3.small") << i.instance_type;
   }
-  EXPECT_EQ(cloud_->InstancesOfRequest(req).size(), 2u)
+  EXPECT_EQ(cloud_->InstancesOfRequest(req).size(), 1u)
       << "[fleet instances carry the tag orb:request-id]";
   ConfirmSticky(sb, {req}, book, 1);
 
