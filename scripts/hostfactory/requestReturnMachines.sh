@@ -2,5 +2,5 @@
 # HostFactory provider script: requestReturnMachines (give machines back).
 # Called as "requestReturnMachines.sh -f <input file>".
 case $0 in */*) orb_script_dir=${0%/*} ;; *) orb_script_dir=. ;; esac
-set -- machines return "$@"
+set -- hostfactory requestReturnMachines "$@"
 . "$orb_script_dir/run-orb.sh"

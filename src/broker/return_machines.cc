@@ -41,6 +41,7 @@ std::string Broker::ReturnMachines(const std::vector<MachineRef>& refs, std::str
 
   std::vector<std::string> to_terminate;
   std::vector<std::string> unknown;
+  std::vector<std::string> already;
   // Recorded before anything is terminated: a crash after this point leaves a
   // return request whose status calls finish the job.
   store().Transaction([&] {
@@ -66,6 +67,12 @@ std::string Broker::ReturnMachines(const std::vector<MachineRef>& refs, std::str
         gone.updated_at = now;
         store().InsertMachine(gone);
         unknown.push_back(ref.machine_id.empty() ? ref.name : ref.machine_id);
+        continue;
+      }
+      if (!m->return_request_id.empty()) {
+        // Already being (or been) returned: the first return request keeps it, so
+        // that its reported machine set never changes.
+        already.push_back(m->machine_id + " (by " + m->return_request_id + ")");
         continue;
       }
       m->return_request_id = ret.request_id;
@@ -109,6 +116,7 @@ std::string Broker::ReturnMachines(const std::vector<MachineRef>& refs, std::str
     *message = "Return request " + ret.request_id + " for " + std::to_string(refs.size()) +
                " machine(s) accepted" +
                (unknown.empty() ? std::string() : "; not machines of this orb: " + Join(unknown, ", ")) +
+               (already.empty() ? std::string() : "; already returned: " + Join(already, ", ")) +
                note + ".";
   }
   spdlog::info("return {}: {} machine(s), {} terminated now, {} unknown", ret.request_id,

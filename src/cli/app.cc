@@ -17,6 +17,7 @@
 #include "config/config_loader.h"
 #include "config/template_loader.h"
 #include "hostfactory/hf_operations.h"
+#include "hostfactory/hf_wire.h"
 #include "model/records.h"
 #include "orb/version.h"
 
@@ -254,6 +255,9 @@ int StorageHealth(Context& c) {
 // Runs a HostFactory operation (a command given -f FILE): the answer is always
 // HostFactory's JSON on stdout, whatever --format says.
 int RunHf(Context& c, HfOperation op, const std::string& file) {
+  // The configuration decides where the call's log line goes; a broken one is
+  // reported by the operation itself (as its JSON message), not here.
+  c.LoadConfiguration(false);
   HfOutcome outcome = RunHfOperation(op, file, [&c]() -> Broker& { return c.GetBroker(); });
   c.out << outcome.document.dump() << "\n";
   return outcome.exit_code;
@@ -412,6 +416,9 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& g) {
 
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
            bool out_is_terminal) {
+  // Until the configuration says otherwise, logs go to stderr: never to stdout,
+  // which may carry a wire format.
+  SetUpFallbackLogging();
   GlobalOptions global;
   CLI::App app{"orb: the Open Resource Broker, a cloud provider for IBM Spectrum Symphony "
                "HostFactory and LSF resource connector",
@@ -541,6 +548,28 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return ReturnRefs(c, refs);
   });
 
+  // hostfactory: what the five provider scripts call.
+  std::string hf_operation;
+  CLI::App* hostfactory = app.add_subcommand(
+      "hostfactory", "run a HostFactory provider operation on its input file, as the five "
+                     "scripts do; the answer is always HostFactory's JSON");
+  hostfactory
+      ->add_option("operation", hf_operation,
+                   "getAvailableTemplates, requestMachines, getRequestStatus, "
+                   "requestReturnMachines or getReturnRequests")
+      ->required();
+  hostfactory->add_option("-f,--file", hf_file, "the input file HostFactory passes");
+  leaf(hostfactory, [&](Context& c) {
+    for (HfOperation op : {HfOperation::kGetAvailableTemplates, HfOperation::kRequestMachines,
+                           HfOperation::kGetRequestStatus, HfOperation::kRequestReturnMachines,
+                           HfOperation::kGetReturnRequests}) {
+      if (HfOperationName(op) == hf_operation) return RunHf(c, op, hf_file);
+    }
+    c.out << FormatHfFailure("unknown HostFactory operation '" + hf_operation + "'").dump()
+          << "\n";
+    return 1;
+  });
+
   // providers
   CLI::App* providers = app.add_subcommand("providers", "the cloud providers orb launches in");
   providers->require_subcommand(1);
@@ -583,6 +612,11 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e, out, err);
   } catch (const CLI::ParseError& e) {
+    if (args.size() > 1 && args[1] == "hostfactory") {
+      // HostFactory reads stdout: even a malformed call answers one JSON message.
+      out << FormatHfFailure(std::string("bad arguments: ") + e.what()).dump() << "\n";
+      return 1;
+    }
     OutputOptions o;
     o.format = json_errors ? OutputFormat::kJson : OutputFormat::kTable;
     (json_errors ? out : err) << FormatError("usage", e.what(), o);

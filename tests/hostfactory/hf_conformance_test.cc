@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -303,7 +304,9 @@ class HfConformanceTest : public ::testing::Test {
 
   void TearDown() override {
     for (auto& sb : sandboxes_) CheckHygiene(*sb);
-    if (HasFailure()) {
+    // HF_CONFORMANCE_VERBOSE=1 prints the calls of passing tests too.
+    const char* verbose = std::getenv("HF_CONFORMANCE_VERBOSE");
+    if (HasFailure() || (verbose != nullptr && std::string(verbose) == "1")) {
       for (auto& sb : sandboxes_) {
         std::vector<std::string> calls = sb->transcript();
         std::cout << "==== " << calls.size() << " HostFactory call(s) of this test, in "
@@ -879,6 +882,36 @@ TEST_F(HfConformanceTest, GetReturnRequestsListsHostsTakenBehindTheBrokersBack) 
   listed = ReturnCandidates(sb.Call(kGetReturnRequests, "{}"));
   EXPECT_FALSE(listed.count(key(a)) || listed.count(key(b)))
       << "[{} input: returned machines are no longer listed]";
+  // What the cloud did after the request settled does not change its terminal report.
+  ConfirmSticky(sb, {req, ret}, book, 1);
+}
+
+TEST_F(HfConformanceTest, MachineLostWhileProvisioningFailsWithAMessage) {
+  HfSandbox& sb = NewSandbox();
+  const std::string req = RequestMachines(sb, "OnDemand-Micro", 2);
+  ASSERT_FALSE(req.empty());
+  // Before HostFactory's first poll, one instance dies behind the broker's back.
+  std::vector<Instance> launched = cloud_->InstancesOfRequest(req);
+  ASSERT_EQ(launched.size(), 2u);
+  const std::string dead = launched[0].instance_id;
+  cloud_->Terminate({dead});
+  StatusBook book;
+  auto final = PollUntilTerminal(sb, {req}, book);
+  const json& q = final[req];
+  EXPECT_EQ(Str(q, "status"), "complete_with_error")
+      << "[complete_with_error when settled with fewer than requested]";
+  EXPECT_FALSE(Str(q, "message").empty()) << "[complete_with_error says why]";
+  for (const json& m : q["machines"]) {
+    if (Str(m, "machineId") == dead) {
+      EXPECT_EQ(Str(m, "result"), "fail")
+          << "[a machine terminated before it was reported usable is fail, not succeed] "
+          << m.dump();
+    } else {
+      EXPECT_EQ(Str(m, "result"), "succeed") << m.dump();
+    }
+  }
+  EXPECT_EQ(MachineIds(q), InstanceIds(launched)) << "[no orphans]";
+  ConfirmSticky(sb, {req}, book, 2);
 }
 
 // --- Malformed input -----------------------------------------------------------
