@@ -120,10 +120,24 @@ std::vector<Machine> Broker::MachinesOfRequest(const Request& request) {
   MachineQuery query;
   if (request.kind == RequestKind::kAcquire) {
     query.request_id = request.request_id;
-  } else {
-    query.return_request_id = request.request_id;
+    return store().ListMachines(query);
   }
-  return store().ListMachines(query);
+  query.return_request_id = request.request_id;
+  std::vector<Machine> machines = store().ListMachines(query);
+  // Machines an earlier return request named first (see ReturnMachines), with
+  // their result for this request derived from their state.
+  nlohmann::json data = nlohmann::json::parse(
+      request.provider_data.empty() ? "{}" : request.provider_data, nullptr, false);
+  if (data.is_object() && data.contains("also_returns") && data["also_returns"].is_array()) {
+    for (const auto& id : data["also_returns"]) {
+      if (!id.is_string()) continue;
+      if (std::optional<Machine> m = store().GetMachine(id.get<std::string>())) {
+        m->return_result = ReturnResult(m->state, m->terminate_refused, MachineResult::kExecuting);
+        machines.push_back(std::move(*m));
+      }
+    }
+  }
+  return machines;
 }
 
 std::vector<Machine> Broker::ListMachines(const MachineQuery& query) {

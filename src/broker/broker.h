@@ -125,9 +125,10 @@ class Broker {
 
   // Gives machines back: records a return request naming them durably, then
   // terminates them in batches. Unknown or already-gone machines are accepted
-  // (and reported as returned); a machine an earlier return request already names
-  // stays with that request (a request's machine set never changes) and is only
-  // mentioned in the message. Returns the return request's id.
+  // (and reported as returned). A machine an earlier return request already names
+  // stays in that request (a request's machine set never changes) and is named by
+  // this one too, with its termination re-sent while it still runs (HostFactory asks
+  // again when its first call timed out). Returns the return request's id.
   std::string ReturnMachines(const std::vector<MachineRef>& machines, std::string* message);
 
   // Hosts the cloud took or is taking back, among `machines` (or, when empty,

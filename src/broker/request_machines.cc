@@ -28,6 +28,7 @@ LaunchPlan StoredPlan(const Request& r) {
     throw Error(ErrorCode::kStore, "request " + r.request_id + " has no stored launch plan");
   }
   LaunchPlan plan;
+  plan.request_id = r.request_id;
   plan.api = data["plan"].value("api", "");
   plan.body = data["plan"]["body"];
   return plan;
@@ -190,7 +191,7 @@ void Broker::RecordLaunched(Request& r, const std::vector<CloudMachine>& launche
       store().InsertMachine(m);
     }
     r.launch_state = settled ? LaunchState::kSettled : LaunchState::kSubmitted;
-    if (!message.empty()) r.message = message;
+    r.message = message;  // replaces any "launch not confirmed yet" note
     if (launched.empty() && settled) {
       r.status = RequestStatus::kCompleteWithError;
       if (r.message.empty()) r.message = "the cloud launched no machine";

@@ -41,11 +41,14 @@ std::string Broker::ReturnMachines(const std::vector<MachineRef>& refs, std::str
 
   std::vector<std::string> to_terminate;
   std::vector<std::string> unknown;
-  std::vector<std::string> already;
+  // Machines an earlier return request already names stay in that request (its
+  // machine set never changes) and are named by this one too: HostFactory asks
+  // again when its first call timed out, and must see them returned here.
+  nlohmann::json also = nlohmann::json::array();
   // Recorded before anything is terminated: a crash after this point leaves a
   // return request whose status calls finish the job.
   store().Transaction([&] {
-    store().InsertRequest(ret);
+    std::vector<Machine> mine;
     std::set<std::string> done;
     for (const MachineRef& ref : refs) {
       std::optional<Machine> m = Resolve(store(), ref);
@@ -65,21 +68,28 @@ std::string Broker::ReturnMachines(const std::vector<MachineRef>& refs, std::str
         gone.message = "not a machine of this orb; nothing to terminate";
         gone.created_at = now;
         gone.updated_at = now;
-        store().InsertMachine(gone);
+        mine.push_back(gone);
         unknown.push_back(ref.machine_id.empty() ? ref.name : ref.machine_id);
         continue;
       }
       if (!m->return_request_id.empty()) {
-        // Already being (or been) returned: the first return request keeps it, so
-        // that its reported machine set never changes.
-        already.push_back(m->machine_id + " (by " + m->return_request_id + ")");
-        continue;
+        also.push_back(m->machine_id);
+      } else {
+        m->return_request_id = ret.request_id;
+        m->return_result = ReturnResult(m->state, m->terminate_refused, MachineResult::kExecuting);
+        m->updated_at = now;
+        mine.push_back(*m);
       }
-      m->return_request_id = ret.request_id;
-      m->return_result = ReturnResult(m->state, m->terminate_refused, MachineResult::kExecuting);
-      m->updated_at = now;
-      store().UpdateMachine(*m);
       if (!IsFinalMachineState(m->state)) to_terminate.push_back(m->machine_id);
+    }
+    ret.provider_data = nlohmann::json{{"also_returns", also}}.dump();
+    store().InsertRequest(ret);
+    for (Machine& m : mine) {
+      if (m.version == 0) {
+        store().InsertMachine(m);
+      } else {
+        store().UpdateMachine(m);
+      }
     }
   });
 
@@ -116,7 +126,6 @@ std::string Broker::ReturnMachines(const std::vector<MachineRef>& refs, std::str
     *message = "Return request " + ret.request_id + " for " + std::to_string(refs.size()) +
                " machine(s) accepted" +
                (unknown.empty() ? std::string() : "; not machines of this orb: " + Join(unknown, ", ")) +
-               (already.empty() ? std::string() : "; already returned: " + Join(already, ", ")) +
                note + ".";
   }
   spdlog::info("return {}: {} machine(s), {} terminated now, {} unknown", ret.request_id,

@@ -29,8 +29,9 @@ struct LaunchOrder {
 // it durably before Launch sends it, so that after a crash the very same call, with
 // the same idempotency token, is sent again (or the machines it made are adopted).
 struct LaunchPlan {
-  std::string api;      // e.g. "RunInstances", "CreateFleet"
-  nlohmann::json body;  // the call's parameters, as the provider will send them
+  std::string request_id;  // the request it launches for
+  std::string api;         // e.g. "RunInstances", "CreateFleet"
+  nlohmann::json body;     // the call's parameters, as the provider will send them
 };
 
 // One machine as the cloud reports it.

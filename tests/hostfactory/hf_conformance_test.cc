@@ -6,11 +6,10 @@
 // crashes and cloud errors. Every failure names the rule it checks, and a failing
 // test prints every call it made with its answer and orb's log.
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -20,14 +19,13 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "hostfactory/hf_harness.h"
 #include "support/fault_proxy.h"
@@ -178,9 +176,8 @@ std::map<std::string, json> CheckStatusAnswer(const HfCallResult& r,
     bool executing = false;
     for (const json& m : q["machines"]) {
       const std::string mid = Str(m, "machineId");
-      for (const char* key :
-           {"machineId", "name", "result", "status", "privateIpAddress", "publicIpAddress",
-            "message"}) {
+      for (const char* key : {"machineId", "name", "result", "status", "privateIpAddress",
+                              "publicIpAddress", "message"}) {
         EXPECT_TRUE(m.contains(key) && m[key].is_string())
             << "[machine field " << key << " is a string] " << id << ": " << m.dump();
       }
@@ -193,13 +190,12 @@ std::map<std::string, json> CheckStatusAnswer(const HfCallResult& r,
       } else {
         const long long lt = m["launchtime"].get<long long>();
         auto [it, fresh] = book.launchtime.emplace(mid, lt);
-        EXPECT_EQ(it->second, lt) << "[launchtime never changes] machine " << mid
-                                  << ": first seen " << it->second << ", now " << lt;
+        EXPECT_EQ(it->second, lt) << "[launchtime never changes] machine " << mid << ": first seen "
+                                  << it->second << ", now " << lt;
       }
       const std::string name = Str(m, "name");
       if (acquire && result == "succeed") {
-        EXPECT_FALSE(name.empty())
-            << "[succeed only with a name] " << id << ": " << m.dump();
+        EXPECT_FALSE(name.empty()) << "[succeed only with a name] " << id << ": " << m.dump();
         EXPECT_FALSE(Str(m, "privateIpAddress").empty())
             << "[succeed only with a privateIpAddress] " << id << ": " << m.dump();
       }
@@ -225,9 +221,8 @@ std::map<std::string, json> CheckStatusAnswer(const HfCallResult& r,
     auto seen = book.terminal.find(id);
     if (seen != book.terminal.end()) {
       const json& before = seen->second;
-      EXPECT_EQ(Str(before, "status"), status)
-          << "[terminal statuses are sticky] " << id << " was " << Str(before, "status")
-          << ", now " << status;
+      EXPECT_EQ(Str(before, "status"), status) << "[terminal statuses are sticky] " << id << " was "
+                                               << Str(before, "status") << ", now " << status;
       EXPECT_EQ(MachineIds(before), MachineIds(q))
           << "[terminal requests keep their machine set] " << id << " had "
           << Joined(MachineIds(before)) << ", now " << Joined(MachineIds(q));
@@ -238,8 +233,8 @@ std::map<std::string, json> CheckStatusAnswer(const HfCallResult& r,
           auto w = was.find(Str(m, "machineId"));
           if (w != was.end()) {
             EXPECT_EQ(w->second, Str(m, "result"))
-                << "[terminal results are sticky (design.md)] " << id << " machine "
-                << w->first << " was " << w->second << ", now " << Str(m, "result");
+                << "[terminal results are sticky (design.md)] " << id << " machine " << w->first
+                << " was " << w->second << ", now " << Str(m, "result");
           }
         }
       }
@@ -250,8 +245,7 @@ std::map<std::string, json> CheckStatusAnswer(const HfCallResult& r,
   for (const std::string& id : asked) {
     EXPECT_TRUE(by_id.count(id)) << "[every asked request is reported] " << id << " missing";
   }
-  EXPECT_EQ(by_id.size(), asked.size())
-      << "[the answer lists exactly the asked requests]";
+  EXPECT_EQ(by_id.size(), asked.size()) << "[the answer lists exactly the asked requests]";
   return by_id;
 }
 
@@ -267,7 +261,8 @@ std::string CheckCreated(const HfCallResult& r, const std::string& kind) {
   EXPECT_TRUE(r.doc.contains("message") && r.doc["message"].is_string())
       << "[" << r.script << " output has a string message]";
   const std::string id = Str(r.doc, "requestId");
-  static const std::regex kReq("^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+  static const std::regex kReq(
+      "^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
   static const std::regex kRet("^ret-[A-Za-z0-9_-]+$");
   if (kind == "req") {
     EXPECT_TRUE(std::regex_match(id, kReq)) << "[requestId is req-<uuid>] got '" << id << "'";
@@ -363,8 +358,8 @@ class HfConformanceTest : public ::testing::Test {
           << "[secrets never in logs or files] the secret key is in " << it->path();
     }
     for (const std::string& call : sb.transcript()) {
-      EXPECT_EQ(call.find(secret), std::string::npos)
-          << "[secrets never on stdout/stderr] in:\n" << call;
+      EXPECT_EQ(call.find(secret), std::string::npos) << "[secrets never on stdout/stderr] in:\n"
+                                                      << call;
     }
   }
 
@@ -566,7 +561,8 @@ TEST_F(HfConformanceTest, GetAvailableTemplatesFollowsTheFileAndFailsWithoutIt) 
   r = sb.Call(kGetAvailableTemplates, "{}");
   CheckFailure(r, "corrupt templates file");
   EXPECT_NE(Str(r.doc, "message").find("prov_templates.json"), std::string::npos)
-      << "[the message names the corrupt file]\n" << r.Describe();
+      << "[the message names the corrupt file]\n"
+      << r.Describe();
   sb.WriteTemplates(json{{"templates", json::array()}});
   CheckFailure(sb.Call(kGetAvailableTemplates, "{}"), "never return an empty template list");
   // Repaired: works again.
@@ -622,8 +618,8 @@ TEST_F(HfConformanceTest, RunInstancesRequestCompletesAndIsReturned) {
   EXPECT_EQ(Str(rq, "status"), "complete") << "[a return request completes when all are gone]";
   EXPECT_EQ(MachineIds(rq), MachineIds(q)) << "[the return request lists the returned machines]";
   for (const json& m : rq["machines"]) {
-    EXPECT_EQ(Str(m, "result"), "succeed") << "[returned machines succeed once terminated] "
-                                           << m.dump();
+    EXPECT_EQ(Str(m, "result"), "succeed")
+        << "[returned machines succeed once terminated] " << m.dump();
   }
   for (const auto& [id, i] : cloud_->InstancesById(MachineIdList(q))) {
     EXPECT_EQ(i.state, "terminated") << "[returned instances are terminated in the cloud] " << id;
@@ -639,8 +635,7 @@ TEST_F(HfConformanceTest, WeightedTemplateCountsCapacityUnits) {
   json q = Acquire(sb, book, "Weighted-Medium", 4, &req);
   ASSERT_TRUE(q.is_object());
   EXPECT_EQ(Str(q, "status"), "complete");
-  EXPECT_EQ(q["machines"].size(), 2u) << "[4 units of a weight-2 type are 2 machines] "
-                                      << q.dump();
+  EXPECT_EQ(q["machines"].size(), 2u) << "[4 units of a weight-2 type are 2 machines] " << q.dump();
   std::vector<Instance> launched = cloud_->InstancesOfRequest(req);
   EXPECT_EQ(launched.size(), 2u) << "[4 units of t3.medium (weight 2) launch 2 instances]";
   for (const Instance& i : launched) EXPECT_EQ(i.instance_type, "t3.medium");
@@ -673,8 +668,8 @@ TEST_F(HfConformanceTest, Ec2FleetInstantCompletesAndIsReturned) {
   auto final = PollUntilTerminal(sb, {ret}, book);
   EXPECT_EQ(Str(final[ret], "status"), "complete");
   for (const Instance& i : cloud_->AllInstances()) {
-    EXPECT_EQ(i.state, "terminated") << "[returned fleet instances are terminated] "
-                                     << i.instance_id;
+    EXPECT_EQ(i.state, "terminated")
+        << "[returned fleet instances are terminated] " << i.instance_id;
   }
 }
 
@@ -697,7 +692,8 @@ TEST_F(HfConformanceTest, RequestMachinesRejectsBadRequestsAndLaunchesNothing) {
     HfCallResult r = sb.Call(kRequestMachines, input);
     CheckFailure(r, "requestMachines: " + what);
     EXPECT_TRUE(cloud_->AllInstances().empty())
-        << "[nothing launched for a rejected request] " << what << "\n" << r.Describe();
+        << "[nothing launched for a rejected request] " << what << "\n"
+        << r.Describe();
   }
   // Extra keys (LSF adds rc_account, userData) are tolerated.
   json lsf = RequestInput("OnDemand-Micro", 1);
@@ -771,25 +767,23 @@ TEST_F(HfConformanceTest, RequestReturnMachinesToleratesNameOnlyUnknownAndSingle
   const json a = q["machines"][0], b = q["machines"][1], c = q["machines"][2];
 
   // By name only.
-  const std::string ret_a =
-      ReturnMachines(sb, json::array({{{"name", Str(a, "name")}}}));
+  const std::string ret_a = ReturnMachines(sb, json::array({{{"name", Str(a, "name")}}}));
   // The documentation's single-object form.
   const std::string ret_b = CheckCreated(
       sb.Call(kRequestReturnMachines,
               json{{"machines", {{"name", Str(b, "name")}, {"machineId", Str(b, "machineId")}}}}),
       "ret");
   // By machineId only.
-  const std::string ret_c =
-      ReturnMachines(sb, json::array({{{"machineId", Str(c, "machineId")}}}));
+  const std::string ret_c = ReturnMachines(sb, json::array({{{"machineId", Str(c, "machineId")}}}));
   // Unknown to the broker and to the cloud.
   const std::string ret_unknown = ReturnMachines(
-      sb, json::array({{{"name", "ip-10-99-99-99.ec2.internal"},
-                        {"machineId", "i-0123456789abcdef0"}}}));
+      sb, json::array(
+              {{{"name", "ip-10-99-99-99.ec2.internal"}, {"machineId", "i-0123456789abcdef0"}}}));
   ASSERT_FALSE(ret_a.empty() || ret_b.empty() || ret_c.empty() || ret_unknown.empty());
 
   auto final = PollUntilTerminal(sb, {ret_a, ret_b, ret_c, ret_unknown}, book);
-  for (const auto& [ret, m] : std::vector<std::pair<std::string, json>>{
-           {ret_a, a}, {ret_b, b}, {ret_c, c}}) {
+  for (const auto& [ret, m] :
+       std::vector<std::pair<std::string, json>>{{ret_a, a}, {ret_b, b}, {ret_c, c}}) {
     SCOPED_TRACE(ret + " returns " + m.dump());
     EXPECT_EQ(Str(final[ret], "status"), "complete");
     ASSERT_EQ(final[ret]["machines"].size(), 1u) << final[ret].dump();
@@ -809,11 +803,19 @@ TEST_F(HfConformanceTest, RequestReturnMachinesToleratesNameOnlyUnknownAndSingle
     EXPECT_EQ(i.state, "terminated") << "[returned instances are terminated] " << i.instance_id;
   }
   // Returning what is already gone still answers a request id.
-  const std::string again = ReturnMachines(sb, json::array({{{"name", Str(a, "name")},
-                                                             {"machineId", Str(a, "machineId")}}}));
+  const std::string again = ReturnMachines(
+      sb, json::array({{{"name", Str(a, "name")}, {"machineId", Str(a, "machineId")}}}));
   ASSERT_FALSE(again.empty()) << "[returning a gone machine still answers a request id]";
   final = PollUntilTerminal(sb, {again}, book);
   EXPECT_EQ(Str(final[again], "status"), "complete");
+  // HostFactory returns a host again when it never learned of the first return (a
+  // call killed at its time limit): it waits until a return request it knows
+  // reports that host, so the repeat must list it.
+  EXPECT_EQ(MachineIds(final[again]), std::set<std::string>{Str(a, "machineId")})
+      << "[a repeated return reports the host it names] " << final[again].dump();
+  for (const json& m : final[again]["machines"]) {
+    EXPECT_EQ(Str(m, "result"), "succeed") << "[the host is gone: succeed] " << m.dump();
+  }
   ConfirmSticky(sb, {req, ret_a, ret_b, ret_c, ret_unknown, again}, book, 1);
 }
 
@@ -846,7 +848,8 @@ TEST_F(HfConformanceTest, GetReturnRequestsListsHostsTakenBehindTheBrokersBack) 
   listed = ReturnCandidates(sb.Call(kGetReturnRequests, json{{"machines", input}}));
   EXPECT_TRUE(listed.count(key(a))) << "[an instance terminated outside the broker is listed]";
   EXPECT_TRUE(listed.count(key(b))) << "[an instance stopped outside the broker is listed]";
-  EXPECT_TRUE(listed.count(key(unknown))) << "[a host of the input that no longer exists is listed]";
+  EXPECT_TRUE(listed.count(key(unknown)))
+      << "[a host of the input that no longer exists is listed]";
   EXPECT_FALSE(listed.count(key(c))) << "[a healthy host is not listed]";
   if (listed.count(key(a))) {
     EXPECT_EQ(listed[key(a)], 0) << "[gracePeriod 0 when already gone]";
@@ -923,8 +926,7 @@ TEST_F(HfConformanceTest, MalformedInputFailsCleanlyAndCorruptsNothing) {
   json q = Acquire(sb, book, "OnDemand-Micro", 1, &before);
   ASSERT_TRUE(q.is_object());
 
-  const std::vector<std::string> common = {"", "not json", "{\"unterminated\": ", "\"text\"",
-                                           "42"};
+  const std::vector<std::string> common = {"", "not json", "{\"unterminated\": ", "\"text\"", "42"};
   const std::map<std::string, std::vector<std::string>> specific = {
       {kRequestMachines,
        {R"({"template":{"templateId":"OnDemand-Micro","machineCount":"ten"}})",
@@ -933,8 +935,8 @@ TEST_F(HfConformanceTest, MalformedInputFailsCleanlyAndCorruptsNothing) {
        {R"({"requests":"req-1"})", R"({"requests":[{"requestId":5}]})",
         R"({"requests":[{"id":"req-1"}]})", R"({"requests":42})", "{}"}},
       {kRequestReturnMachines,
-       {R"({"machines":"ip-10-0-0-1"})", R"({"machines":[{"name":5}]})",
-        R"({"machines":[{}]})", "{}"}},
+       {R"({"machines":"ip-10-0-0-1"})", R"({"machines":[{"name":5}]})", R"({"machines":[{}]})",
+        "{}"}},
       {kGetReturnRequests, {R"({"machines":"ip-10-0-0-1"})", R"({"machines":[{"name":5}]})"}},
   };
   for (const auto& [script, inputs] : specific) {
@@ -943,9 +945,9 @@ TEST_F(HfConformanceTest, MalformedInputFailsCleanlyAndCorruptsNothing) {
     for (const std::string& input : all) {
       CheckFailure(sb.Call(script, input), script + " with malformed input '" + input + "'");
     }
-    CheckFailure(sb.CallWithArgs(script, {"-f", "/tmp/hf_in_does_not_exist_" +
-                                                     std::to_string(::getpid())}),
-                 script + " with a missing input file");
+    CheckFailure(
+        sb.CallWithArgs(script, {"-f", "/tmp/hf_in_does_not_exist_" + std::to_string(::getpid())}),
+        script + " with a missing input file");
     CheckFailure(sb.CallWithArgs(script, {}), script + " without -f");
   }
   EXPECT_EQ(cloud_->AllInstances().size(), 1u) << "[malformed requests launch nothing]";
@@ -1038,8 +1040,7 @@ TEST_F(HfEnvironmentTest, ScriptsFindOrbInTheirInstallPrefix) {
   HfSandbox& sb = NewSandbox("", o);
   HfCallResult r = sb.Call(kGetAvailableTemplates, "{}");
   EXPECT_EQ(CheckWireBasics(r), "") << r.Describe();
-  EXPECT_EQ(r.exit_code, 0) << "[scripts find <prefix>/bin/orb without ORB_BIN]\n"
-                            << r.Describe();
+  EXPECT_EQ(r.exit_code, 0) << "[scripts find <prefix>/bin/orb without ORB_BIN]\n" << r.Describe();
 }
 
 TEST_F(HfEnvironmentTest, ScriptsFindOrbOnPath) {
@@ -1107,8 +1108,8 @@ TEST_F(HfFaultTest, KilledWhileRunInstancesIsAtAwsAdoptsWithoutDuplicates) {
       << "[the script execs orb (same pid), so a kill of the script reaches orb]";
   HfCallResult killed = sb.Kill(p);
   proxy.SetPlan(FaultPlan{});
-  ASSERT_TRUE(WaitFor([&] { return CountCalls(proxy, "RunInstances", true) > 0; },
-                      milliseconds(10000)))
+  ASSERT_TRUE(
+      WaitFor([&] { return CountCalls(proxy, "RunInstances", true) > 0; }, milliseconds(10000)))
       << "the held RunInstances never reached moto";
   std::vector<Instance> launched = cloud_->AllInstances();
   ASSERT_EQ(launched.size(), 3u);
@@ -1188,6 +1189,145 @@ TEST_F(HfFaultTest, RefusedLaunchEndsCompleteWithError) {
   EXPECT_TRUE(cloud_->AllInstances().empty());
 }
 
+// Starts `script` with `input` behind `proxy` holding every call for 1.5 s (and, with
+// `drop`, then dropping it unanswered and unforwarded), and kills the process once
+// the proxy has seen `action`. Returns false (with a failure) when it never did.
+bool KillWhenSeen(HfSandbox& sb, FaultProxy& proxy, const std::string& script,
+                  const std::string& input, const std::string& action, bool drop) {
+  FaultPlan hold;
+  hold.latency = milliseconds(1500);
+  if (drop) hold.drop_before_fraction = 1.0;
+  proxy.SetPlan(hold);
+  const int before = CountCalls(proxy, action, false);
+  HfProcess p = sb.Start(script, input);
+  WaitFor([&] { return CountCalls(proxy, action, false) > before || !HfSandbox::Running(p); },
+          milliseconds(30000));
+  const bool running = HfSandbox::Running(p);
+  HfCallResult r = running ? sb.Kill(p) : sb.Wait(p);
+  proxy.SetPlan(FaultPlan{});
+  if (!running || CountCalls(proxy, action, false) == before) {
+    ADD_FAILURE() << script << " never called " << action << " while running\n" << r.Describe();
+    return false;
+  }
+  return true;
+}
+
+TEST_F(HfFaultTest, KilledDuringAStatusPollLeavesTheStoreUsable) {
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  const std::string req = RequestMachines(sb, "OnDemand-Micro", 2);
+  ASSERT_FALSE(req.empty());
+  ASSERT_TRUE(KillWhenSeen(sb, proxy, kGetRequestStatus, StatusInput({req}).dump(),
+                           "DescribeInstances", false));
+  ExpectConvergedWithoutDuplicates(sb, proxy, req, 2);
+}
+
+TEST_F(HfFaultTest, ReturnKilledAfterTerminateReachedAwsThenRetried) {
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  StatusBook book;
+  json q = Acquire(sb, book, "OnDemand-Micro", 2);
+  ASSERT_TRUE(q.is_object());
+  ASSERT_TRUE(KillWhenSeen(sb, proxy, kRequestReturnMachines, json{{"machines", Refs(q)}}.dump(),
+                           "TerminateInstances", false));
+  ASSERT_TRUE(WaitFor([&] { return CountCalls(proxy, "TerminateInstances", true) > 0; },
+                      milliseconds(10000)));
+  // HostFactory never got the first return's id: it asks again.
+  const std::string ret = ReturnMachines(sb, Refs(q));
+  ASSERT_FALSE(ret.empty());
+  auto final = PollUntilTerminal(sb, {ret}, book);
+  EXPECT_EQ(Str(final[ret], "status"), "complete");
+  EXPECT_EQ(MachineIds(final[ret]), MachineIds(q))
+      << "[the retried return reports every host it names] " << final[ret].dump();
+  for (const json& m : final[ret]["machines"]) EXPECT_EQ(Str(m, "result"), "succeed");
+  for (const Instance& i : cloud_->AllInstances()) EXPECT_EQ(i.state, "terminated");
+  auto listed = ReturnCandidates(sb.Call(kGetReturnRequests, "{}"));
+  EXPECT_TRUE(listed.empty()) << "[returned hosts are not offered for return again]";
+}
+
+TEST_F(HfFaultTest, ReturnKilledBeforeTerminateReachedAwsThenRetried) {
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  StatusBook book;
+  json q = Acquire(sb, book, "OnDemand-Micro", 2);
+  ASSERT_TRUE(q.is_object());
+  ASSERT_TRUE(KillWhenSeen(sb, proxy, kRequestReturnMachines, json{{"machines", Refs(q)}}.dump(),
+                           "TerminateInstances", true));
+  std::this_thread::sleep_for(milliseconds(1600));  // the held call is dropped, not forwarded
+  ASSERT_EQ(CountCalls(proxy, "TerminateInstances", true), 0);
+  for (const Instance& i : cloud_->AllInstances()) ASSERT_EQ(i.state, "running");
+  // HostFactory never got the first return's id: it asks again, then polls.
+  const std::string ret = ReturnMachines(sb, Refs(q));
+  ASSERT_FALSE(ret.empty());
+  auto final = PollUntilTerminal(sb, {ret}, book);
+  EXPECT_EQ(Str(final[ret], "status"), "complete");
+  EXPECT_EQ(MachineIds(final[ret]), MachineIds(q))
+      << "[the retried return reports every host it names] " << final[ret].dump();
+  for (const Instance& i : cloud_->AllInstances()) {
+    EXPECT_EQ(i.state, "terminated")
+        << "[a host HostFactory returned is terminated, whatever happened to the first "
+           "attempt] "
+        << i.instance_id;
+  }
+}
+
+TEST_F(HfFaultTest, ReturnWhileTheCloudIsDownIsFinishedByStatusPolls) {
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  StatusBook book;
+  json q = Acquire(sb, book, "OnDemand-Micro", 2);
+  ASSERT_TRUE(q.is_object());
+  FaultPlan down;
+  down.drop_before_fraction = 1.0;
+  proxy.SetPlan(down);
+  const std::string ret = ReturnMachines(sb, Refs(q));
+  proxy.SetPlan(FaultPlan{});
+  ASSERT_FALSE(ret.empty()) << "[requestReturnMachines always answers a request id]";
+  for (const Instance& i : cloud_->AllInstances()) EXPECT_EQ(i.state, "running");
+  auto final = PollUntilTerminal(sb, {ret}, book);
+  EXPECT_EQ(Str(final[ret], "status"), "complete");
+  EXPECT_EQ(MachineIds(final[ret]), MachineIds(q));
+  for (const Instance& i : cloud_->AllInstances()) {
+    EXPECT_EQ(i.state, "terminated")
+        << "[status polls finish an interrupted return] " << i.instance_id;
+  }
+}
+
+TEST_F(HfFaultTest, ThrottledCloudUnderConcurrentCalls) {
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  FaultPlan throttled;
+  throttled.throttle_fraction = 0.3;
+  throttled.seed = 7;
+  proxy.SetPlan(throttled);
+  std::vector<HfProcess> procs;
+  for (int i = 0; i < 4; ++i) {
+    procs.push_back(sb.Start(kRequestMachines, RequestInput("OnDemand-Micro", 2).dump()));
+  }
+  std::vector<std::string> reqs;
+  for (HfProcess& p : procs) {
+    const std::string id = CheckCreated(sb.Wait(p), "req");
+    if (!id.empty()) reqs.push_back(id);
+  }
+  ASSERT_EQ(reqs.size(), 4u);
+  StatusBook concurrent;
+  concurrent.check_sticky = false;
+  procs.clear();
+  for (int i = 0; i < 4; ++i)
+    procs.push_back(sb.Start(kGetRequestStatus, StatusInput(reqs).dump()));
+  for (HfProcess& p : procs) CheckStatusAnswer(sb.Wait(p), reqs, concurrent);
+  StatusBook book;
+  auto final = PollUntilTerminal(sb, reqs, book, seconds(30));
+  for (const std::string& id : reqs) {
+    EXPECT_EQ(Str(final[id], "status"), "complete") << id;
+    EXPECT_EQ(cloud_->InstancesOfRequest(id).size(), 2u) << "[no duplicates when throttled] " << id;
+    EXPECT_EQ(InstanceIds(cloud_->InstancesOfRequest(id)), MachineIds(final[id])) << id;
+  }
+  EXPECT_EQ(cloud_->AllInstances().size(), 8u);
+  EXPECT_EQ(CountCalls(proxy, "RunInstances", true), 4) << "[one launch per request reached AWS]";
+  EXPECT_EQ(Tokens(proxy, "RunInstances").size(), 4u) << "[one ClientToken per request]";
+}
+
 // --- Overlapping calls ----------------------------------------------------------
 
 TEST_F(HfConformanceTest, ConcurrentCallsKeepTheStoreConsistent) {
@@ -1210,7 +1350,8 @@ TEST_F(HfConformanceTest, ConcurrentCallsKeepTheStoreConsistent) {
   StatusBook concurrent;
   concurrent.check_sticky = false;  // the answers' order is unknown
   procs.clear();
-  for (int i = 0; i < 8; ++i) procs.push_back(sb.Start(kGetRequestStatus, StatusInput(reqs).dump()));
+  for (int i = 0; i < 8; ++i)
+    procs.push_back(sb.Start(kGetRequestStatus, StatusInput(reqs).dump()));
   for (HfProcess& p : procs) CheckStatusAnswer(sb.Wait(p), reqs, concurrent);
 
   StatusBook book;
@@ -1236,8 +1377,7 @@ TEST_F(HfConformanceTest, ConcurrentCallsKeepTheStoreConsistent) {
   // Four returns racing four polls.
   procs.clear();
   for (const std::string& id : reqs) {
-    procs.push_back(
-        sb.Start(kRequestReturnMachines, json{{"machines", Refs(final[id])}}.dump()));
+    procs.push_back(sb.Start(kRequestReturnMachines, json{{"machines", Refs(final[id])}}.dump()));
     procs.push_back(sb.Start(kGetRequestStatus, StatusInput(reqs).dump()));
   }
   std::vector<std::string> rets;

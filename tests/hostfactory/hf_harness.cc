@@ -1,12 +1,11 @@
 #include "hostfactory/hf_harness.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -44,8 +43,7 @@ void WriteText(const fs::path& p, const std::string& text) {
 // `text` cut to `max` characters, saying how much was left out.
 std::string Clip(const std::string& text, std::size_t max = 4000) {
   if (text.size() <= max) return text;
-  return text.substr(0, max) + "\n... (" + std::to_string(text.size() - max) +
-         " more characters)";
+  return text.substr(0, max) + "\n... (" + std::to_string(text.size() - max) + " more characters)";
 }
 
 std::string Indent(const std::string& text) {
@@ -92,8 +90,8 @@ HfSandbox::HfSandbox(std::string endpoint, HfSandboxOptions options)
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string name = info ? info->name() : "hf";
   std::replace(name.begin(), name.end(), '/', '_');
-  root_ = fs::temp_directory_path() /
-          ("orb-hf-" + std::to_string(::getpid()) + "-" + name + "-" + std::to_string(rd() % 100000));
+  root_ = fs::temp_directory_path() / ("orb-hf-" + std::to_string(::getpid()) + "-" + name + "-" +
+                                       std::to_string(rd() % 100000));
   fs::remove_all(root_);
   for (const fs::path& d : {conf_dir(), work_dir(), log_dir(), home_dir(), cwd_dir()}) {
     fs::create_directories(d);
@@ -314,8 +312,7 @@ HfCallResult HfSandbox::Finish(HfProcess& p, bool kill_now) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   }
-  r.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - p.started).count();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - p.started).count();
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = Slurp(p.out_path);
   r.err = Slurp(p.err_path);
@@ -369,8 +366,7 @@ std::string HfSandbox::LogTail(std::size_t max_lines) const {
 // ---------------------------------------------------------------------------
 // MotoSide
 
-MotoSide::MotoSide(const std::string& endpoint)
-    : aws_(MakeTestAwsClient(endpoint)), ec2_(aws_) {}
+MotoSide::MotoSide(const std::string& endpoint) : aws_(MakeTestAwsClient(endpoint)), ec2_(aws_) {}
 
 std::string MotoSide::ImageId() {
   ImageQuery q;
@@ -417,8 +413,8 @@ void MotoSide::Stop(const std::vector<std::string>& ids) {
 }
 
 json SuiteTemplates(const std::string& image_id, const std::string& subnet_id) {
-  const fs::path file = fs::path(ORB_SOURCE_DIR) / "tests" / "data" / "hostfactory" /
-                        "awsinstprov_templates.json.in";
+  const fs::path file =
+      fs::path(ORB_SOURCE_DIR) / "tests" / "data" / "hostfactory" / "awsinstprov_templates.json.in";
   std::string text = Slurp(file);
   if (text.empty()) throw std::runtime_error("cannot read " + file.string());
   auto replace_all = [&text](const std::string& from, const std::string& to) {

@@ -14,11 +14,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "provider/aws/aws_client.h"
 #include "provider/aws/ec2_client.h"
@@ -37,19 +36,19 @@ inline constexpr const char* kRequestIdTagKey = "orb:request-id";
 
 // What one script call did.
 struct HfCallResult {
-  std::string script;        // e.g. "requestMachines.sh"
+  std::string script;             // e.g. "requestMachines.sh"
   std::vector<std::string> args;  // the arguments after the script
-  std::string input;         // the input file's text ("" when no file was written)
-  pid_t pid = -1;            // the script's process (orb's, since the script execs it)
-  int exit_code = -1;        // exit status, or 128 + signal when killed
-  bool timed_out = false;    // killed by the harness for overrunning its time limit
-  bool killed = false;       // killed on purpose by the test (crash simulation)
-  std::string out;           // everything written on stdout
-  std::string err;           // everything written on stderr
-  double seconds = 0;        // wall time of the call
-  bool json_ok = false;      // stdout is exactly one JSON document and nothing else
-  std::string json_error;    // why not, when !json_ok
-  nlohmann::json doc;        // stdout parsed (null when !json_ok)
+  std::string input;              // the input file's text ("" when no file was written)
+  pid_t pid = -1;                 // the script's process (orb's, since the script execs it)
+  int exit_code = -1;             // exit status, or 128 + signal when killed
+  bool timed_out = false;         // killed by the harness for overrunning its time limit
+  bool killed = false;            // killed on purpose by the test (crash simulation)
+  std::string out;                // everything written on stdout
+  std::string err;                // everything written on stderr
+  double seconds = 0;             // wall time of the call
+  bool json_ok = false;           // stdout is exactly one JSON document and nothing else
+  std::string json_error;         // why not, when !json_ok
+  nlohmann::json doc;             // stdout parsed (null when !json_ok)
 
   // A multi-line account of the call and its answer, for failure messages.
   std::string Describe() const;

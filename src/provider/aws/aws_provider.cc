@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -204,6 +205,7 @@ LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
   }
 
   LaunchPlan plan;
+  plan.request_id = order.request_id;
   if (t.provider_api == ProviderApi::kRunInstances) {
     if (t.vm_types.empty() && !launch_template) TemplateError(t, "vmType", "is required");
     RunInstancesRequest r;
@@ -313,6 +315,18 @@ LaunchResult AwsProvider::Launch(const LaunchPlan& plan) {
         m.cloud_host_id = r.fleet_id;
         m.price_type = pool.pool.lifecycle == "spot" ? "spot" : "ondemand";
         result.machines.push_back(m);
+      }
+    }
+    // Instances the answer did not list (it is bounded; some emulators list one per
+    // pool) are found by the request's tag.
+    if (!plan.request_id.empty()) {
+      std::set<std::string> known;
+      for (const CloudMachine& m : result.machines) known.insert(m.machine_id);
+      for (CloudMachine& m : FindByRequest(plan.request_id)) {
+        if (known.insert(m.machine_id).second && !IsFinalMachineState(m.state)) {
+          if (m.cloud_host_id.empty()) m.cloud_host_id = r.fleet_id;
+          result.machines.push_back(std::move(m));
+        }
       }
     }
     std::vector<std::string> errors;
