@@ -1,0 +1,155 @@
+// `orb providers list|show|health` against moto, through the real binary.
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "support/moto_server.h"
+
+namespace orb::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+struct Outcome {
+  int code = -1;
+  std::string out, err;
+  double seconds = 0;
+};
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class ProvidersCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("orb-providers-" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "home");
+    env_ = {{"HOME", (root_ / "home").string()},
+            {"PATH", "/usr/bin:/bin"},
+            {"HF_PROVIDER_NAME", "awsinst"},
+            {"HF_PROVIDER_WORKDIR", (root_ / "work").string()},
+            {"AWS_ACCESS_KEY_ID", "AKIDPROVIDERTEST"},
+            {"AWS_SECRET_ACCESS_KEY", "providers-cli-secret-never-shown"},
+            {"AWS_EC2_METADATA_DISABLED", "true"}};
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  Outcome Orb(const std::vector<std::string>& args) {
+    const fs::path out = root_ / "out", err = root_ / "err";
+    const auto start = std::chrono::steady_clock::now();
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      std::vector<std::string> env_strings, argv_strings = {ORB_BINARY};
+      for (const auto& [k, v] : env_) env_strings.push_back(k + "=" + v);
+      argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+      std::vector<char*> envp, argv;
+      for (auto& s : env_strings) envp.push_back(s.data());
+      for (auto& s : argv_strings) argv.push_back(s.data());
+      envp.push_back(nullptr);
+      argv.push_back(nullptr);
+      ::execve(ORB_BINARY, argv.data(), envp.data());
+      ::_exit(127);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    Outcome r;
+    r.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = Slurp(out);
+    r.err = Slurp(err);
+    return r;
+  }
+
+  fs::path root_;
+  std::map<std::string, std::string> env_;
+};
+
+TEST_F(ProvidersCliTest, HealthReportsAccountRegionAndLatencies) {
+  env_["AWS_ENDPOINT_URL"] = MotoServer::Shared().endpoint();
+  env_["AWS_REGION"] = "eu-west-1";
+  Outcome r = Orb({"providers", "health", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  json h = json::parse(r.out);
+  EXPECT_EQ(h["status"], "ok");
+  EXPECT_EQ(h["region"], "eu-west-1");
+  EXPECT_EQ(h["account"], "123456789012");  // moto's account
+  EXPECT_NE(h["credentials_source"].get<std::string>().find("environment"), std::string::npos);
+  std::vector<std::string> names;
+  for (const json& c : h["checks"]) {
+    names.push_back(c["check"]);
+    EXPECT_TRUE(c["ok"].get<bool>()) << c.dump();
+    EXPECT_GE(c["latency_ms"].get<double>(), 0.0);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"region", "credentials", "sts:GetCallerIdentity",
+                                             "ec2:DescribeInstances"}));
+  EXPECT_EQ(r.out.find("providers-cli-secret-never-shown"), std::string::npos);
+  EXPECT_EQ(r.err.find("providers-cli-secret-never-shown"), std::string::npos);
+}
+
+TEST_F(ProvidersCliTest, ListAndShowNameEndpoints) {
+  env_["AWS_ENDPOINT_URL"] = MotoServer::Shared().endpoint();
+  env_["AWS_REGION"] = "us-east-1";
+  Outcome r = Orb({"providers", "list", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json list = json::parse(r.out);
+  ASSERT_EQ(list["providers"].size(), 1u);
+  EXPECT_EQ(list["providers"][0]["name"], "awsinst");
+  EXPECT_EQ(list["providers"][0]["type"], "aws");
+  r = Orb({"providers", "show", "awsinst", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["endpoints"]["ec2"], MotoServer::Shared().endpoint());
+  r = Orb({"providers", "show", "nope"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("unknown provider 'nope'"), std::string::npos) << r.err;
+}
+
+TEST_F(ProvidersCliTest, HealthNamesWhatIsWrong) {
+  // No region anywhere: a failing check with the fix, exit 1.
+  Outcome r = Orb({"providers", "health", "--format", "json"});
+  EXPECT_EQ(r.code, 1);
+  json h = json::parse(r.out);
+  EXPECT_EQ(h["status"], "failing");
+  EXPECT_EQ(h["checks"][0]["check"], "region");
+  EXPECT_NE(h["checks"][0]["detail"].get<std::string>().find("AWS_REGION"), std::string::npos);
+
+  // An endpoint nobody answers: failing fast enough for an operator, naming the host.
+  env_["AWS_REGION"] = "us-east-1";
+  env_["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9";
+  env_["ORB_AWS_REQUEST_RETRY_ATTEMPTS"] = "1";
+  r = Orb({"providers", "health", "--format", "json"});
+  EXPECT_EQ(r.code, 1);
+  h = json::parse(r.out);
+  EXPECT_EQ(h["status"], "failing");
+  bool named = false;
+  for (const json& c : h["checks"]) {
+    if (!c["ok"].get<bool>()) named |= c["detail"].get<std::string>().find("127.0.0.1") != std::string::npos;
+  }
+  EXPECT_TRUE(named) << r.out;
+  EXPECT_LT(r.seconds, 20.0);
+  EXPECT_EQ(r.out.find("providers-cli-secret-never-shown"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace orb::testing
