@@ -3,7 +3,7 @@
 #include <memory>
 #include <vector>
 
-#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -23,8 +23,13 @@ void SetUpLogging(const Config& config) {
   std::string file_problem;
   if (level != spdlog::level::off) {
     try {
-      sinks.push_back(
-          std::make_shared<spdlog::sinks::basic_file_sink_st>(config.Get("logging.file")));
+      // Rotated by size. Every HostFactory call is a process of its own writing to
+      // the same file (opened for append); each line is flushed as one write, so
+      // lines of concurrent calls never interleave.
+      sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_st>(
+          config.Get("logging.file"),
+          static_cast<std::size_t>(config.GetInt("logging.max_size_mb")) * 1024 * 1024,
+          static_cast<std::size_t>(config.GetInt("logging.max_files"))));
     } catch (const spdlog::spdlog_ex& e) {
       file_problem = e.what();
     }
@@ -38,6 +43,7 @@ void SetUpLogging(const Config& config) {
   }
   auto logger = std::make_shared<spdlog::logger>("orb", sinks.begin(), sinks.end());
   logger->set_level(level);
+  logger->flush_on(spdlog::level::trace);
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z [%P] %l: %v");
   spdlog::set_default_logger(logger);
   if (!file_problem.empty()) {

@@ -416,6 +416,11 @@ TEST(SettingsTest, ValueChecks) {
   EXPECT_EQ(run->default_value, "5/2");
   EXPECT_EQ(run->env.front(), "ORB_AWS_RATE_LIMIT_RUN_INSTANCES");
   EXPECT_NE(CheckSettingValue(*run, "fast"), "");
+  const SettingSpec* name = FindSetting("hostfactory.machine_name");
+  EXPECT_EQ(CheckSettingValue(*name, "private_ip"), "");
+  EXPECT_EQ(CheckSettingValue(*name, "tag:Name"), "");
+  EXPECT_NE(CheckSettingValue(*name, "tag:"), "");
+  EXPECT_NE(CheckSettingValue(*name, "hostname"), "");
 }
 
 }  // namespace

@@ -182,6 +182,12 @@ std::vector<SettingSpec> BuildSettings() {
        .description = "least severe log level written"});
   add({.key = "logging.file", .type = T::kPath, .env = {"ORB_LOG_FILE"},
        .description = "log file (default: <log_dir>/orb.log)"});
+  add({.key = "logging.max_size_mb", .type = T::kInt, .default_value = "20",
+       .env = {"ORB_LOG_MAX_SIZE_MB"}, .min = 1, .max = 10240,
+       .description = "the log file is rotated when it reaches this size"});
+  add({.key = "logging.max_files", .type = T::kInt, .default_value = "5",
+       .env = {"ORB_LOG_MAX_FILES"}, .min = 1, .max = 1000,
+       .description = "rotated log files kept (orb.log.1 ... orb.log.N)"});
   add({.key = "logging.console", .type = T::kBool, .default_value = "false",
        .env = {"ORB_LOG_CONSOLE"},
        .description = "also write logs to stderr (never to stdout)"});
@@ -238,6 +244,14 @@ std::optional<std::string> NormalizeLogLevel(std::string_view value) {
 std::string CheckSettingValue(const SettingSpec& spec, std::string_view value) {
   switch (spec.type) {
     case SettingType::kString:
+      if (spec.key == "hostfactory.machine_name") {
+        std::string v(Trim(value));
+        if (v == "private_dns" || v == "private_ip" || (v.rfind("tag:", 0) == 0 && v.size() > 4)) {
+          return "";
+        }
+        return "must be private_dns, private_ip or tag:<Key>";
+      }
+      return "";
     case SettingType::kPath:
       return "";
     case SettingType::kBool:
