@@ -70,17 +70,6 @@ std::string Broker::RequestMachines(const std::string& template_id, int count,
     throw Error(ErrorCode::kInvalidInput,
                 "template '" + template_id + "' has maxNumber 0: it is not to be used");
   }
-  if (templ.max_number > 0) {
-    const int in_use = UnitsInUse(templ);
-    if (in_use + count > templ.max_number) {
-      throw Error(ErrorCode::kInvalidInput,
-                  "template '" + template_id + "' allows at most " +
-                      std::to_string(templ.max_number) + " machines; " + std::to_string(in_use) +
-                      " are in use or on order, so " + std::to_string(count) +
-                      " more would exceed it");
-    }
-  }
-
   const EpochSeconds now = NowSeconds();
   Request r;
   r.request_id = NewRequestId(RequestKind::kAcquire);
@@ -110,8 +99,21 @@ std::string Broker::RequestMachines(const std::string& template_id, int count,
   r.provider_data = json{{"plan", {{"api", plan.api}, {"body", plan.body}}}}.dump();
 
   // Invariant 1: the intent and the exact call with its token are durable before
-  // the call that creates capacity is sent.
-  store().InsertRequest(r);
+  // the call that creates capacity is sent. The maxNumber check and the insert share
+  // one write transaction, so concurrent requests cannot both squeeze past it.
+  store().Transaction([&] {
+    if (templ.max_number > 0) {
+      const int in_use = UnitsInUse(templ);
+      if (in_use + count > templ.max_number) {
+        throw Error(ErrorCode::kInvalidInput,
+                    "template '" + template_id + "' allows at most " +
+                        std::to_string(templ.max_number) + " machines; " + std::to_string(in_use) +
+                        " are in use or on order, so " + std::to_string(count) +
+                        " more would exceed it");
+      }
+    }
+    store().InsertRequest(r);
+  });
   Launch(r, /*adopt_first=*/false);
   if (message) {
     *message = r.status == RequestStatus::kCompleteWithError
