@@ -673,6 +673,28 @@ TEST_F(HfConformanceTest, Ec2FleetInstantCompletesAndIsReturned) {
   }
 }
 
+// maxNumber is a safety net over machines not yet returned: a request that would
+// exceed it is refused with the numbers, and capacity given back frees room again.
+TEST_F(HfConformanceTest, MaxNumberCountsMachinesInUseAndFreesThemOnReturn) {
+  HfSandbox& sb = NewSandbox();
+  StatusBook book;
+  json first = Acquire(sb, book, "OnDemand-Micro", 6);  // maxNumber 10
+  ASSERT_TRUE(first.is_object());
+  HfCallResult refused = sb.Call(kRequestMachines, RequestInput("OnDemand-Micro", 5));
+  CheckFailure(refused, "requestMachines over maxNumber");
+  const std::string message = Str(refused.doc, "message");
+  EXPECT_NE(message.find("at most 10"), std::string::npos) << message;
+  EXPECT_NE(message.find("6 are in use"), std::string::npos) << message;
+  EXPECT_EQ(cloud_->AllInstances().size(), 6u) << "[nothing launched for a refused request]";
+
+  const std::string ret = ReturnMachines(sb, first["machines"]);
+  ASSERT_FALSE(ret.empty());
+  PollUntilTerminal(sb, {ret}, book);
+  json second = Acquire(sb, book, "OnDemand-Micro", 10);
+  ASSERT_TRUE(second.is_object()) << "[returned machines free their room under maxNumber]";
+  EXPECT_EQ(Str(second, "status"), "complete");
+}
+
 TEST_F(HfConformanceTest, RequestMachinesRejectsBadRequestsAndLaunchesNothing) {
   HfSandbox& sb = NewSandbox();
   const std::vector<std::pair<std::string, json>> cases = {
