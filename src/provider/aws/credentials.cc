@@ -661,6 +661,9 @@ class Fetchers {
     request.url = url;
     request.SetHeader("Accept", "application/json");
     request.timeout_ms = std::max(1L, options_.container_timeout_ms);
+    // The ECS/EKS agents listen on link-local or loopback addresses that no proxy
+    // reaches; an https FULL_URI elsewhere goes the normal way.
+    request.direct = url.rfind("http://", 0) == 0;
     std::string authorization;
     std::string token_file = env_.Get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
     if (!token_file.empty()) {
@@ -820,6 +823,7 @@ class Fetchers {
   // short IMDS timeouts. nullopt when no answer came.
   std::optional<HttpResponse> SendImds(HttpRequest request, int attempts) const {
     request.timeout_ms = std::max(1L, options_.imds_timeout_ms);
+    request.direct = true;  // the metadata service is never behind the site's proxy
     std::optional<HttpResponse> last;
     for (int attempt = 1; attempt <= attempts; ++attempt) {
       try {

@@ -216,7 +216,12 @@ HttpResponse HttpClient::Send(const HttpRequest& request) {
   Curl().easy_setopt(h, CURLOPT_SSL_VERIFYHOST, opt.verify_tls ? 2L : 0L);
   if (!opt.ca_bundle.empty()) Curl().easy_setopt(h, CURLOPT_CAINFO, opt.ca_bundle.c_str());
   // With no proxy configured, libcurl reads HTTPS_PROXY / HTTP_PROXY / NO_PROXY itself.
-  if (!opt.proxy.empty()) Curl().easy_setopt(h, CURLOPT_PROXY, opt.proxy.c_str());
+  if (request.direct) {
+    Curl().easy_setopt(h, CURLOPT_PROXY, "");
+    Curl().easy_setopt(h, CURLOPT_NOPROXY, "*");
+  } else if (!opt.proxy.empty()) {
+    Curl().easy_setopt(h, CURLOPT_PROXY, opt.proxy.c_str());
+  }
   if (request.fresh_connection) Curl().easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
   Curl().easy_setopt(h, CURLOPT_ERRORBUFFER, error_text);
   Curl().easy_setopt(h, CURLOPT_WRITEFUNCTION, &OnBody);

@@ -23,6 +23,9 @@ struct HttpRequest {
   // must not reach the server twice: on a reused connection that turns out dead
   // before any answer byte, libcurl silently sends the request again.
   bool fresh_connection = false;
+  // Never through a proxy: for the link-local credential endpoints (instance
+  // metadata, ECS), which a site's HTTPS_PROXY or AWS_PROXY_HOST cannot reach.
+  bool direct = false;
 
   // Sets a header, replacing any header of the same name (case-insensitively).
   void SetHeader(std::string_view name, std::string_view value);

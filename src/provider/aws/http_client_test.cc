@@ -337,5 +337,28 @@ TEST(HttpClientTest, ConfiguredProxyCarriesTheRequest) {
   EXPECT_EQ(target, "http://ec2.example.invalid/some/path");
 }
 
+TEST(HttpClientTest, DirectRequestsBypassTheProxy) {
+  int proxied = 0;
+  LoopbackServer proxy([&](const httplib::Request&, httplib::Response& res) {
+    ++proxied;
+    res.set_content("via proxy", "text/plain");
+  });
+  LoopbackServer metadata([&](const httplib::Request&, httplib::Response& res) {
+    res.set_content("straight", "text/plain");
+  });
+  HttpOptions options = FastOptions();
+  options.proxy = proxy.url();
+  HttpClient client(options);
+  HttpRequest request;
+  request.url = metadata.url() + "/latest/api/token";
+  request.direct = true;
+  EXPECT_EQ(client.Send(request).body, "straight");
+  EXPECT_EQ(proxied, 0);
+  // The next request on the same client goes through the proxy again.
+  request.direct = false;
+  EXPECT_EQ(client.Send(request).body, "via proxy");
+  EXPECT_EQ(proxied, 1);
+}
+
 }  // namespace
 }  // namespace orb
