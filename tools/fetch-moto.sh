@@ -6,7 +6,7 @@
 #
 #   DIR     where to unpack the package (default: <repo>/.deps/moto)
 #   --deps  also apt-get install the Debian 12 Python packages moto needs to run
-#           (needs root)
+#           (as root, or through sudo)
 #
 # On success prints one line on stdout: the dist-packages folder to put on PYTHONPATH,
 # e.g.  PYTHONPATH="$(tools/fetch-moto.sh)" /usr/bin/python3 -m moto.server -p 5000
@@ -73,13 +73,18 @@ install_runtime_deps() {
     note "moto's run-time dependencies are already installed"
     return
   fi
-  is_root || die "installing ${missing[*]} needs root; run as root or install them yourself"
+  local sudo=()
+  if ! is_root; then
+    command -v sudo >/dev/null ||
+      die "installing ${missing[*]} needs root (or sudo); run as root or install them yourself"
+    sudo=(sudo)
+  fi
   note "installing ${missing[*]}"
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    "${missing[@]}" >&2; then
+  if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+    --no-install-recommends "${missing[@]}" >&2; then
     note "apt-get install failed; refreshing the package lists and trying once more"
-    apt-get update >&2 || die "apt-get update failed (is the network or the mirror down?)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    "${sudo[@]}" apt-get update >&2 || die "apt-get update failed (is the network or the mirror down?)"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       "${missing[@]}" >&2 || die "apt-get install failed for: ${missing[*]}"
   fi
 }
