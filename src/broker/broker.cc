@@ -80,6 +80,9 @@ TemplateCheck Broker::ValidateTemplates(const std::string& file) {
   check.file = file.empty() ? TemplatesFile() : file;
   check.problems = ValidateTemplatesFile(check.file, &check.templates);
   for (const Template& t : check.templates) {
+    for (std::string& w : TemplateWarnings(t)) check.warnings.push_back(std::move(w));
+  }
+  for (const Template& t : check.templates) {
     if (std::string why = provider().CannotLaunch(t); !why.empty()) {
       check.problems.push_back(check.file + ": template '" + t.template_id +
                                "' field 'providerApi': " + why);

@@ -1,10 +1,13 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "config/config_loader.h"
 #include "model/machine.h"
@@ -20,7 +23,29 @@ struct TemplateCheck {
   std::string file;                   // the templates file checked ("" if none found)
   std::vector<Template> templates;    // the valid ones
   std::vector<std::string> problems;  // every problem, each naming file, template, field
+  std::vector<std::string> warnings;  // legal but suspicious settings (e.g. an ignored key)
 };
+
+// How CreateTemplate, UpdateTemplate and DeleteTemplate behave.
+struct TemplateChangeOptions {
+  bool validate_only = false;  // check and report, write nothing
+  bool force = false;          // create: replace an existing id; delete: skip the in-use check
+};
+
+// What a template change did (or, with validate_only, would do).
+struct TemplateChange {
+  std::string action;                 // "create", "update" or "delete"
+  std::string template_id;
+  std::string file;                   // the templates file
+  bool written = false;               // the file was replaced (false with validate_only)
+  bool replaced_existing = false;     // create --force over an existing template
+  std::vector<std::string> warnings;  // TemplateWarnings of the new template
+};
+
+// Reads the one template object held by `path` (JSON, or YAML by its extension; IBM
+// camelCase or Python ORB snake_case keys; a {"templates": [one]} document is accepted
+// too). Throws Error(kInvalidInput) naming the file for anything else.
+nlohmann::ordered_json ReadTemplateInput(const std::string& path);
 
 // A machine named by a caller: by cloud id, host name, or both.
 struct MachineRef {
@@ -73,6 +98,31 @@ class Broker {
 
   // Checks the templates file (or `file` when given) and reports every problem.
   TemplateCheck ValidateTemplates(const std::string& file = "");
+
+  // --- Editing the templates file ---------------------------------------------
+  // Each edit holds the lock of TemplatesFileLock for its whole read-modify-write,
+  // checks the whole resulting document with ParseTemplates (every problem is reported
+  // in one Error(kInvalidInput), and the file is left untouched), then replaces the
+  // file with ReplaceFileAtomically, as 2-space-indented JSON keeping the key order of
+  // everything else. A YAML templates file is refused with Error(kInvalidInput) (its
+  // comments would be lost): edit it by hand.
+
+  // Adds `templ` to the templates file. Throws Error(kConflict) when its id exists,
+  // unless options.force (then it replaces that template in place).
+  TemplateChange CreateTemplate(const nlohmann::ordered_json& templ,
+                                const TemplateChangeOptions& options);
+
+  // Replaces the template `template_id` with `templ` (whose id, when given, must be
+  // `template_id`; when missing it is added). Throws Error(kNotFound) for an unknown id.
+  TemplateChange UpdateTemplate(const std::string& template_id,
+                                const nlohmann::ordered_json& templ,
+                                const TemplateChangeOptions& options);
+
+  // Removes the template `template_id`. Unless options.force, refuses with
+  // Error(kConflict), naming them, while the store has active machines or open
+  // requests of it. Throws Error(kNotFound) for an unknown id.
+  TemplateChange DeleteTemplate(const std::string& template_id,
+                                const TemplateChangeOptions& options);
 
   // Requests matching `query`, newest first.
   std::vector<Request> ListRequests(const RequestQuery& query);
@@ -163,6 +213,12 @@ class Broker {
   void RecordLaunched(Request& request, const std::vector<CloudMachine>& launched,
                       bool settled, const std::string& cloud_host_id,
                       const std::string& message);
+
+  // Reads the templates file under its lock, lets `edit` change the templates list,
+  // validates and (unless validate_only) writes the result; see CreateTemplate.
+  TemplateChange EditTemplates(TemplateChange change, const TemplateChangeOptions& options,
+                               const std::function<void(nlohmann::ordered_json& list,
+                                                        TemplateChange& change)>& edit);
 
   // Capacity units of `templ` in use or on order (for maxNumber).
   int UnitsInUse(const Template& templ);

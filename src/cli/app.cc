@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/strings.h"
 #include "config/config_loader.h"
+#include "config/template_examples.h"
 #include "config/template_loader.h"
 #include "hostfactory/hf_operations.h"
 #include "hostfactory/hf_wire.h"
@@ -103,9 +104,13 @@ int TemplatesValidate(Context& c, const std::string& file) {
   doc["valid"] = check.problems.empty();
   doc["templates"] = check.templates.size();
   doc["problems"] = check.problems;
+  doc["warnings"] = check.warnings;
   if (c.output.format == OutputFormat::kJson || c.output.format == OutputFormat::kYaml) {
     c.out << FormatRecord(doc, c.output);
-  } else if (check.problems.empty()) {
+    return check.problems.empty() ? 0 : 1;
+  }
+  for (const std::string& w : check.warnings) c.out << "warning: " << w << "\n";
+  if (check.problems.empty()) {
     c.out << check.file << ": " << check.templates.size() << " valid templates\n";
   } else {
     for (const std::string& p : check.problems) c.out << p << "\n";
@@ -113,6 +118,125 @@ int TemplatesValidate(Context& c, const std::string& file) {
           << check.templates.size() << " valid templates\n";
   }
   return check.problems.empty() ? 0 : 1;
+}
+
+// Options of templates create/update/delete.
+struct TemplateEditOptions {
+  std::string file;
+  bool validate_only = false;
+  bool force = false;
+};
+
+int ReportTemplateChange(Context& c, const TemplateChange& ch) {
+  if (c.output.format == OutputFormat::kJson || c.output.format == OutputFormat::kYaml) {
+    json r = json::object();
+    r["action"] = ch.action;
+    r["template_id"] = ch.template_id;
+    r["file"] = ch.file;
+    r["written"] = ch.written;
+    r["replaced_existing"] = ch.replaced_existing;
+    r["warnings"] = ch.warnings;
+    c.out << FormatRecord(r, c.output);
+    return 0;
+  }
+  for (const std::string& w : ch.warnings) c.err << "warning: " << w << "\n";
+  static const std::map<std::string, std::string> kDone = {
+      {"create", "created"}, {"update", "updated"}, {"delete", "deleted"}};
+  if (ch.written) {
+    c.out << kDone.at(ch.action) << " template '" << ch.template_id << "' in " << ch.file
+          << (ch.replaced_existing ? " (replacing the one there)" : "") << "\n";
+  } else {
+    c.out << "valid: template '" << ch.template_id << "' can be " << kDone.at(ch.action)
+          << " in " << ch.file << " (--validate-only: nothing written)\n";
+  }
+  return 0;
+}
+
+int TemplatesCreate(Context& c, const TemplateEditOptions& o) {
+  TemplateChangeOptions opts{o.validate_only, o.force};
+  return ReportTemplateChange(c, c.GetBroker().CreateTemplate(ReadTemplateInput(o.file), opts));
+}
+
+int TemplatesUpdate(Context& c, const std::string& id, const TemplateEditOptions& o) {
+  TemplateChangeOptions opts{o.validate_only, o.force};
+  return ReportTemplateChange(c,
+                              c.GetBroker().UpdateTemplate(id, ReadTemplateInput(o.file), opts));
+}
+
+int TemplatesDelete(Context& c, const std::string& id, const TemplateEditOptions& o) {
+  TemplateChangeOptions opts{o.validate_only, o.force};
+  return ReportTemplateChange(c, c.GetBroker().DeleteTemplate(id, opts));
+}
+
+// Prints the templates now in effect after checking the file (there is no cache to
+// reload: every command reads the file afresh).
+int TemplatesRefresh(Context& c) {
+  TemplateCheck check = c.GetBroker().ValidateTemplates();
+  for (const std::string& w : check.warnings) c.err << "warning: " << w << "\n";
+  if (!check.problems.empty()) {
+    for (const std::string& p : check.problems) c.err << "error: " << p << "\n";
+    throw Error(ErrorCode::kInvalidConfig,
+                check.file + ": " + std::to_string(check.problems.size()) +
+                    " problem(s); HostFactory's next call will fail on them");
+  }
+  std::vector<json> records;
+  for (const Template& t : check.templates) records.push_back(TemplateRecord(t));
+  c.out << FormatRecords(records, "templates", kTemplateColumns, c.output);
+  return 0;
+}
+
+struct GenerateOptions {
+  std::string api, fleet_type, price_type;
+};
+
+int TemplatesGenerate(Context& c, const GenerateOptions& o) {
+  TemplateExampleFilter filter;
+  if (!o.api.empty()) {
+    filter.api = ParseProviderApi(o.api);
+    if (!filter.api) {
+      throw Error(ErrorCode::kInvalidInput, "--provider-api must be RunInstances, EC2Fleet, "
+                                            "SpotFleet or ASG, got '" + o.api + "'");
+    }
+  }
+  if (!o.fleet_type.empty()) {
+    filter.fleet_type = ParseFleetType(o.fleet_type);
+    if (!filter.fleet_type) {
+      throw Error(ErrorCode::kInvalidInput,
+                  "--fleet-type must be instant, request or maintain, got '" + o.fleet_type + "'");
+    }
+  }
+  if (!o.price_type.empty()) {
+    filter.price_type = ParsePriceType(o.price_type);
+    if (!filter.price_type) {
+      throw Error(ErrorCode::kInvalidInput,
+                  "--price-type must be ondemand or spot, got '" + o.price_type + "'");
+    }
+  }
+  std::vector<TemplateExample> examples = ExampleTemplates(filter);
+  if (examples.empty()) {
+    throw Error(ErrorCode::kInvalidInput,
+                "no template combines these choices (fleet types apply to EC2Fleet and "
+                "SpotFleet only; SpotFleet has no instant fleet type and is spot only)");
+  }
+  if (c.output.format == OutputFormat::kJson) {
+    json list = json::array();
+    for (const TemplateExample& e : examples) list.push_back(e.templ);
+    json doc = json::object();
+    doc["templates"] = list;
+    c.out << doc.dump(2) << "\n";
+    return 0;
+  }
+  c.out << "# Example orb templates: one per provider API, fleet type and price type.\n"
+           "# Replace the placeholders (ami-..., subnet-..., sg-..., account 123456789012) with\n"
+           "# yours, keep the templates you need, and check the file with\n"
+           "# 'orb templates validate -f FILE'. attributes are what HostFactory schedules on.\n"
+           "templates:\n";
+  for (const TemplateExample& e : examples) {
+    c.out << "\n";
+    for (const std::string& line : SplitTrimmed(e.comment, '\n')) c.out << "# " << line << "\n";
+    c.out << ToYaml(json::array({e.templ}));
+  }
+  return 0;
 }
 
 struct RequestListOptions {
@@ -459,6 +583,42 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
       templates->add_subcommand("validate", "check a templates file and report every problem");
   tvalidate->add_option("--file,-f", validate_file, "templates file (default: the one in use)");
   leaf(tvalidate, [&](Context& c) { return TemplatesValidate(c, validate_file); });
+
+  TemplateEditOptions teo;
+  CLI::App* tcreate = templates->add_subcommand(
+      "create", "add a template to the templates file in use (checked first; written "
+                "atomically)");
+  tcreate->add_option("-f,--file", teo.file, "JSON or YAML file holding one template object")
+      ->required();
+  tcreate->add_flag("--validate-only", teo.validate_only, "check and report; change nothing");
+  tcreate->add_flag("--force", teo.force, "replace a template that has the same id");
+  leaf(tcreate, [&](Context& c) { return TemplatesCreate(c, teo); });
+  CLI::App* tupdate =
+      templates->add_subcommand("update", "replace one template of the templates file in use");
+  tupdate->add_option("template_id", template_id, "template id")->required();
+  tupdate->add_option("-f,--file", teo.file, "JSON or YAML file holding the new template")
+      ->required();
+  tupdate->add_flag("--validate-only", teo.validate_only, "check and report; change nothing");
+  leaf(tupdate, [&](Context& c) { return TemplatesUpdate(c, template_id, teo); });
+  CLI::App* tdelete =
+      templates->add_subcommand("delete", "remove one template from the templates file in use");
+  tdelete->add_option("template_id", template_id, "template id")->required();
+  tdelete->add_flag("--validate-only", teo.validate_only, "check and report; change nothing");
+  tdelete->add_flag("--force", teo.force,
+                    "delete even while machines or open requests of it exist");
+  leaf(tdelete, [&](Context& c) { return TemplatesDelete(c, template_id, teo); });
+  leaf(templates->add_subcommand(
+           "refresh", "check the templates file and show the templates now in effect (nothing "
+                      "to reload: HostFactory's calls read the file afresh every time)"),
+       TemplatesRefresh);
+  GenerateOptions gen;
+  CLI::App* tgenerate = templates->add_subcommand(
+      "generate", "print a commented example template for every provider API, fleet type and "
+                  "price type (YAML; --format json: bare JSON without comments)");
+  tgenerate->add_option("--provider-api", gen.api, "only RunInstances, EC2Fleet, SpotFleet or ASG");
+  tgenerate->add_option("--fleet-type", gen.fleet_type, "only instant, request or maintain");
+  tgenerate->add_option("--price-type", gen.price_type, "only ondemand or spot");
+  leaf(tgenerate, [&](Context& c) { return TemplatesGenerate(c, gen); });
 
   // requests
   CLI::App* requests = app.add_subcommand("requests", "acquire and return requests");

@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <regex>
 #include <set>
 #include <string_view>
 #include <utility>
@@ -169,6 +170,7 @@ class TemplateParser {
     ParseString({"userData", "user_data"}, &t_.user_data);
     ParseSpotPrice();
     ParseString({"fleetRole", "fleet_role"}, &t_.fleet_role);
+    CheckIamName({"fleetRole", "fleet_role"}, t_.fleet_role, "role", 64);
     ParseString({"allocationStrategy", "allocation_strategy"}, &t_.allocation_strategy,
                 /*reject_empty=*/true);
     ParseString({"allocationStrategyOnDemand", "allocation_strategy_on_demand"},
@@ -179,6 +181,8 @@ class TemplateParser {
     ParseString({"volumeType", "volume_type"}, &t_.volume_type);
     ParseInt({"iops"}, 1, INT_MAX, &t_.iops);
     ParseString({"instanceProfile", "instance_profile"}, &t_.instance_profile);
+    CheckIamName({"instanceProfile", "instance_profile"}, t_.instance_profile,
+                 "instance-profile", 128);
     ParseString({"launchTemplateId", "launch_template_id"}, &t_.launch_template_id);
     ParseScalarText({"launchTemplateVersion", "launch_template_version"},
                     &t_.launch_template_version);
@@ -481,6 +485,41 @@ class TemplateParser {
     *out = static_cast<int>(*n);
   }
 
+  // Checks an IAM reference: a bare name (1 to `max_name` of A-Z a-z 0-9 + = , . @ _ -)
+  // or arn:<partition>:iam::<12 digits>:<kind>/[path/]name. Whether it exists is the
+  // cloud's to say.
+  void CheckIamName(std::initializer_list<const char*> names, const std::string& value,
+                    const std::string& kind, int max_name) {
+    std::string key;
+    if (value.empty() || Get(names, &key) == nullptr) return;
+    static const std::regex kName(R"([A-Za-z0-9+=,.@_-]+)");
+    static const std::regex kPath(R"((/?[A-Za-z0-9+=,.@_-]+/)*)");
+    auto name_ok = [&](const std::string& n) {
+      return !n.empty() && static_cast<int>(n.size()) <= max_name && std::regex_match(n, kName);
+    };
+    if (value.rfind("arn:", 0) != 0) {
+      if (!name_ok(value)) {
+        Bad(key, "must be a " + kind + " name (1 to " + std::to_string(max_name) +
+                     " of A-Z a-z 0-9 + = , . @ _ -) or an ARN arn:aws:iam::<account>:" + kind +
+                     "/<name>, got " + Show(Json(value)));
+      }
+      return;
+    }
+    static const std::regex kArn(R"(arn:aws(-cn|-us-gov)?:iam::([0-9]{12}):([a-z-]+)/(.+))");
+    std::smatch m;
+    bool ok = std::regex_match(value, m, kArn) && m[3].str() == kind;
+    if (ok) {
+      const std::string rest = m[4].str();
+      const std::size_t slash = rest.rfind('/');
+      const std::string path = slash == std::string::npos ? "" : rest.substr(0, slash + 1);
+      ok = std::regex_match(path, kPath) && name_ok(rest.substr(slash + 1));
+    }
+    if (!ok) {
+      Bad(key, "must be an ARN of the form arn:aws:iam::<12-digit account>:" + kind +
+                   "/[path/]<name> (or a bare " + kind + " name), got " + Show(Json(value)));
+    }
+  }
+
   void ParseStringList(std::initializer_list<const char*> names, std::vector<std::string>* out) {
     std::string key;
     const Json* v = Get(names, &key);
@@ -743,6 +782,22 @@ std::vector<std::string> ValidateTemplatesFile(const std::string& path,
   std::vector<Template> templates = ParseTemplates(doc, path, &problems);
   if (out != nullptr) *out = std::move(templates);
   return problems;
+}
+
+std::vector<std::string> TemplateWarnings(const Template& t) {
+  std::vector<std::string> warnings;
+  const std::string who = t.source_file + ": template '" + t.template_id + "'";
+  if (t.provider_api == ProviderApi::kRunInstances || t.provider_api == ProviderApi::kAsg) {
+    for (const char* key : {"fleetType", "fleet_type"}) {
+      auto it = t.raw.find(key);
+      if (it != t.raw.end() && !it->is_null()) {
+        warnings.push_back(who + " field '" + key + "': ignored: " +
+                           std::string(ProviderApiName(t.provider_api)) +
+                           " has no fleet type (it applies to EC2Fleet and SpotFleet)");
+      }
+    }
+  }
+  return warnings;
 }
 
 nlohmann::ordered_json TemplateRecord(const Template& t) {

@@ -41,6 +41,11 @@ std::vector<std::string> ValidateTemplatesFile(const std::string& path, std::vec
 std::vector<Template> ParseTemplates(const nlohmann::ordered_json& doc, const std::string& source,
                                      std::vector<std::string>* problems);
 
+// Things in a valid template that are legal but likely not what the operator meant, each
+// as "<file>: template '<id>' field '<key>': <why>" (e.g. a fleetType on RunInstances,
+// which ignores it). Empty when there is nothing to say.
+std::vector<std::string> TemplateWarnings(const Template& t);
+
 // A snake_case record of `t` for output: template_id, max_number, attributes in HostFactory
 // form (`{"ncpus": ["Numeric", "2"], ...}`, derived ones included), then every other key of
 // `t.raw` in file order with its key converted to snake_case and its value unchanged.

@@ -700,6 +700,48 @@ TEST(TemplateMalformedTest, BadApiFleetAndPriceType) {
               HasSubstr("field 'priceType': heterogeneous needs percentOnDemand"));
 }
 
+TEST(TemplateMalformedTest, IamRolesAndProfilesMustBeNamesOrWellFormedArns) {
+  for (const char* good : {"aws-ec2-spot-fleet-tagging-role",
+                           "arn:aws:iam::123456789012:role/aws-ec2-spot-fleet-tagging-role",
+                           "arn:aws:iam::123456789012:role/service-role/my.role@x",
+                           "arn:aws-cn:iam::123456789012:role/r"}) {
+    EXPECT_EQ(ParseError({{"providerApi", "SpotFleet"}, {"fleetRole", good}}), "") << good;
+  }
+  for (const char* good : {"hf-compute", "arn:aws:iam::123456789012:instance-profile/hf-compute",
+                           "arn:aws:iam::123456789012:instance-profile/path/hf"}) {
+    EXPECT_EQ(ParseError({{"instanceProfile", good}}), "") << good;
+  }
+  EXPECT_THAT(ParseError({{"fleetRole", "arn:aws:iam::12345:role/r"}}),
+              HasSubstr("template 'T1' field 'fleetRole': must be an ARN of the form "
+                        "arn:aws:iam::<12-digit account>:role/"));
+  EXPECT_THAT(ParseError({{"fleetRole", "arn:aws:iam::123456789012:instance-profile/p"}}),
+              HasSubstr("field 'fleetRole': must be an ARN"));
+  EXPECT_THAT(ParseError({{"fleetRole", "arn:aws:iam::123456789012:role/"}}),
+              HasSubstr("field 'fleetRole'"));
+  EXPECT_THAT(ParseError({{"fleetRole", "my role"}}),
+              HasSubstr("field 'fleetRole': must be a role name"));
+  EXPECT_THAT(ParseError({{"fleetRole", std::string(65, 'r')}}), HasSubstr("field 'fleetRole'"));
+  EXPECT_THAT(ParseError({{"instanceProfile", "arn:aws:iam::123456789012:role/r"}}),
+              HasSubstr("field 'instanceProfile': must be an ARN of the form "
+                        "arn:aws:iam::<12-digit account>:instance-profile/"));
+  EXPECT_THAT(ParseError({{"instance_profile", "arn:aws:s3:::bucket"}}),
+              HasSubstr("field 'instance_profile'"));
+}
+
+TEST(TemplateWarningsTest, FleetTypeOnRunInstancesOrAsgIsIgnoredWithAWarning) {
+  Template run = ParseOne({{"providerApi", "RunInstances"}, {"fleetType", "request"}});
+  EXPECT_FALSE(run.fleet_type.has_value());
+  std::vector<std::string> w = TemplateWarnings(run);
+  ASSERT_THAT(w, SizeIs(1));
+  EXPECT_THAT(w[0], HasSubstr("inline.json: template 'T1' field 'fleetType': ignored: "
+                              "RunInstances has no fleet type"));
+  EXPECT_THAT(TemplateWarnings(ParseOne({{"providerApi", "ASG"}, {"fleet_type", "maintain"}})),
+              SizeIs(1));
+  EXPECT_THAT(TemplateWarnings(ParseOne({{"providerApi", "EC2Fleet"}, {"fleetType", "request"}})),
+              IsEmpty());
+  EXPECT_THAT(TemplateWarnings(ParseOne({{"providerApi", "RunInstances"}})), IsEmpty());
+}
+
 TEST(TemplateMalformedTest, BadNumbers) {
   EXPECT_THAT(ParseError({{"percentOnDemand", 150}}),
               HasSubstr("template 'T1' field 'percentOnDemand': must be an integer from 0 to "
