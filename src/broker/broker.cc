@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <spdlog/spdlog.h>
 
@@ -155,6 +156,20 @@ Provider& Broker::provider() {
 void Broker::SetProvider(std::unique_ptr<Provider> provider) { provider_ = std::move(provider); }
 
 long long Broker::CloudCalls() const { return provider_ ? provider_->CallCount() : 0; }
+
+TerminateOutcome Broker::TerminateMachines(const std::vector<Machine>& machines) {
+  std::map<std::string, std::vector<std::string>> by_group;
+  for (const Machine& m : machines) by_group[m.cloud_host_id].push_back(m.machine_id);
+  TerminateOutcome all;
+  for (const auto& [group, ids] : by_group) {
+    TerminateOutcome o = group.empty() ? provider().Terminate(ids)
+                                       : provider().ReleaseFromGroup(group, ids);
+    all.refused.insert(all.refused.end(), o.refused.begin(), o.refused.end());
+    all.not_found.insert(all.not_found.end(), o.not_found.begin(), o.not_found.end());
+    if (!o.message.empty()) all.message += (all.message.empty() ? "" : "; ") + o.message;
+  }
+  return all;
+}
 
 std::vector<ProviderInfo> Broker::ListProviders() { return {provider().Info()}; }
 

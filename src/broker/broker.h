@@ -220,6 +220,10 @@ class Broker {
                                const std::function<void(nlohmann::ordered_json& list,
                                                         TemplateChange& change)>& edit);
 
+  // Terminates machines, giving those of a cloud group back through the group (so
+  // it does not replace them) and the others directly.
+  TerminateOutcome TerminateMachines(const std::vector<Machine>& machines);
+
   // Capacity units of `templ` in use or on order (for maxNumber).
   int UnitsInUse(const Template& templ);
 

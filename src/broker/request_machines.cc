@@ -31,6 +31,7 @@ LaunchPlan StoredPlan(const Request& r) {
   plan.request_id = r.request_id;
   plan.api = data["plan"].value("api", "");
   plan.body = data["plan"]["body"];
+  plan.adoptable = data["plan"].value("adoptable", true);
   return plan;
 }
 
@@ -96,7 +97,9 @@ std::string Broker::RequestMachines(const std::string& template_id, int count,
   // Building the exact call may fail on the template (bad user-data path, API not
   // supported): then nothing is stored and nothing launched.
   const LaunchPlan plan = provider().PlanLaunch(order);
-  r.provider_data = json{{"plan", {{"api", plan.api}, {"body", plan.body}}}}.dump();
+  r.provider_data =
+      json{{"plan", {{"api", plan.api}, {"body", plan.body}, {"adoptable", plan.adoptable}}}}
+          .dump();
 
   // Invariant 1: the intent and the exact call with its token are durable before
   // the call that creates capacity is sent. The maxNumber check and the insert share
@@ -125,7 +128,8 @@ std::string Broker::RequestMachines(const std::string& template_id, int count,
 }
 
 void Broker::Launch(Request& r, bool adopt_first) {
-  if (adopt_first) {
+  const LaunchPlan plan = StoredPlan(r);
+  if (adopt_first && plan.adoptable) {
     // A previous attempt may have reached the cloud before its process died:
     // adopt what carries this request's tag rather than launching again.
     std::vector<CloudMachine> found = provider().FindByRequest(r.request_id);
@@ -138,7 +142,7 @@ void Broker::Launch(Request& r, bool adopt_first) {
   }
   LaunchResult result;
   try {
-    result = provider().Launch(StoredPlan(r));
+    result = provider().Launch(plan);
   } catch (const Error& e) {
     if (IsRetryable(e)) {
       // The call may or may not have reached the cloud: the next status call
@@ -194,7 +198,18 @@ void Broker::RecordLaunched(Request& r, const std::vector<CloudMachine>& launche
     }
     r.launch_state = settled ? LaunchState::kSettled : LaunchState::kSubmitted;
     r.message = message;  // replaces any "launch not confirmed yet" note
-    if (launched.empty() && settled) {
+    if (!settled && !cloud_host_id.empty()) {
+      // A group that keeps launching: status calls ask it for its members.
+      json data = json::parse(r.provider_data.empty() ? "{}" : r.provider_data, nullptr, false);
+      if (data.is_object()) {
+        data["group"] = cloud_host_id;
+        r.provider_data = data.dump();
+      }
+    }
+    MachineQuery mine;
+    mine.request_id = r.request_id;
+    mine.limit = 1;
+    if (settled && store().ListMachines(mine).empty()) {
       r.status = RequestStatus::kCompleteWithError;
       if (r.message.empty()) r.message = "the cloud launched no machine";
     }

@@ -91,6 +91,24 @@ std::vector<RequestReport> Broker::RequestStatuses(const std::vector<std::string
     reports[i].machines = MachinesOfRequest(r);
   }
 
+  // 1b. Launches that created a group which keeps launching (an Auto Scaling
+  //     group): ask each group for its members once per poll.
+  for (std::size_t i : open) {
+    Request& r = reports[i].request;
+    if (r.kind != RequestKind::kAcquire || r.launch_state != LaunchState::kSubmitted) continue;
+    nlohmann::json data =
+        nlohmann::json::parse(r.provider_data.empty() ? "{}" : r.provider_data, nullptr, false);
+    if (!data.is_object() || !data.contains("group") || !data["group"].is_string()) continue;
+    const std::string group = data["group"].get<std::string>();
+    try {
+      GroupState g = provider().DescribeGroup(group);
+      RecordLaunched(r, g.machines, g.settled, group, g.message);
+    } catch (const Error& e) {
+      cloud_error = e.what();
+    }
+    reports[i].machines = MachinesOfRequest(r);
+  }
+
   // 2. One batched describe of every machine still to watch, over all requests.
   std::vector<std::string> watch;
   for (std::size_t i : open) {
@@ -111,7 +129,7 @@ std::vector<RequestReport> Broker::RequestStatuses(const std::vector<std::string
   }
 
   // 3. Apply what the cloud said, then decide each request.
-  std::vector<std::string> to_terminate;
+  std::vector<Machine> to_terminate;
   for (std::size_t i : open) {
     Request& r = reports[i].request;
     const bool expired = r.deadline != 0 && now > r.deadline;
@@ -135,7 +153,7 @@ std::vector<RequestReport> Broker::RequestStatuses(const std::vector<std::string
         m.acquire_result = AcquireResult(m.state, m.Addressable(), m.acquire_result);
         const bool stuck = now - m.created_at > pending_timeout;
         if (m.acquire_result == MachineResult::kExecuting && described && (stuck || expired)) {
-          to_terminate.push_back(m.machine_id);
+          to_terminate.push_back(m);
           m.state = MachineState::kFailed;
           m.acquire_result = MachineResult::kFail;
           m.message = stuck ? "not usable after " + std::to_string(pending_timeout) +
@@ -148,7 +166,7 @@ std::vector<RequestReport> Broker::RequestStatuses(const std::vector<std::string
         Tally(progress, m.acquire_result, m.weight);
       } else {
         if (described && StillRunsSomething(m.state) && !m.terminate_refused) {
-          to_terminate.push_back(m.machine_id);  // re-sent until the cloud acts
+          to_terminate.push_back(m);  // re-sent until the cloud acts
         }
         m.return_result = ReturnResult(m.state, m.terminate_refused, m.return_result);
         Tally(progress, m.return_result, 1);
@@ -192,7 +210,7 @@ std::vector<RequestReport> Broker::RequestStatuses(const std::vector<std::string
   // 4. Terminate, in batches, what must go.
   if (!to_terminate.empty()) {
     try {
-      TerminateOutcome outcome = provider().Terminate(to_terminate);
+      TerminateOutcome outcome = TerminateMachines(to_terminate);
       for (std::size_t i : open) {
         for (Machine& m : reports[i].machines) {
           for (const std::string& id : outcome.not_found) {

@@ -39,7 +39,7 @@ std::string Broker::ReturnMachines(const std::vector<MachineRef>& refs, std::str
   ret.updated_at = now;
   ret.deadline = now + config_.GetInt("request.timeout_sec");
 
-  std::vector<std::string> to_terminate;
+  std::vector<Machine> to_terminate;
   std::vector<std::string> unknown;
   // Machines an earlier return request already names stay in that request (its
   // machine set never changes) and are named by this one too: HostFactory asks
@@ -80,7 +80,7 @@ std::string Broker::ReturnMachines(const std::vector<MachineRef>& refs, std::str
         m->updated_at = now;
         mine.push_back(*m);
       }
-      if (!IsFinalMachineState(m->state)) to_terminate.push_back(m->machine_id);
+      if (!IsFinalMachineState(m->state)) to_terminate.push_back(*m);
     }
     ret.provider_data = nlohmann::json{{"also_returns", also}}.dump();
     store().InsertRequest(ret);
@@ -96,7 +96,7 @@ std::string Broker::ReturnMachines(const std::vector<MachineRef>& refs, std::str
   std::string note;
   if (!to_terminate.empty()) {
     try {
-      TerminateOutcome outcome = provider().Terminate(to_terminate);
+      TerminateOutcome outcome = TerminateMachines(to_terminate);
       store().Transaction([&] {
         for (const std::string& id : outcome.not_found) {
           if (auto m = store().GetMachine(id)) {

@@ -240,7 +240,8 @@ TEST(TemplateLoaderTest, AcceptsBareTopLevelArray) {
 }
 
 // The shipped example offers what orb can launch today: RunInstances (on-demand and
-// spot), EC2 Fleet instant with several weighted types, and an ARM template.
+// spot), EC2 Fleet instant with several weighted types, an Auto Scaling group, and an
+// ARM template.
 TEST(TemplateLoaderTest, ShippedExampleLoadsAndCoversWhatOrbLaunches) {
   const std::string path =
       std::string(ORB_SOURCE_DIR) + "/examples/awsinst/awsinstprov_templates.json";
@@ -248,12 +249,13 @@ TEST(TemplateLoaderTest, ShippedExampleLoadsAndCoversWhatOrbLaunches) {
   EXPECT_THAT(problems, IsEmpty());
   std::vector<Template> ts = LoadTemplatesFile(path);
   ASSERT_GE(ts.size(), 4u);
-  bool run = false, spot = false, fleet = false, arm = false;
+  bool run = false, spot = false, fleet = false, asg = false, arm = false;
   for (const Template& t : ts) {
     run |= t.provider_api == ProviderApi::kRunInstances && t.price_type == PriceType::kOnDemand;
     spot |= t.provider_api == ProviderApi::kRunInstances && t.price_type == PriceType::kSpot;
     fleet |= t.provider_api == ProviderApi::kEc2Fleet && t.fleet_type == FleetType::kInstant &&
              t.vm_types.size() > 1;
+    asg |= t.provider_api == ProviderApi::kAsg;
     const Attribute* type = t.FindAttribute("type");
     ASSERT_NE(type, nullptr) << t.template_id;
     arm |= type->value == "ARM64";
@@ -261,7 +263,7 @@ TEST(TemplateLoaderTest, ShippedExampleLoadsAndCoversWhatOrbLaunches) {
       EXPECT_NE(t.FindAttribute(required), nullptr) << t.template_id << " " << required;
     }
   }
-  EXPECT_TRUE(run && spot && fleet && arm);
+  EXPECT_TRUE(run && spot && fleet && asg && arm);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -32,6 +32,10 @@ struct LaunchPlan {
   std::string request_id;  // the request it launches for
   std::string api;         // e.g. "RunInstances", "CreateFleet"
   nlohmann::json body;     // the call's parameters, as the provider will send them
+  // A resumed launch may adopt the machines found by the request's tag instead of
+  // sending the call again. False when the call creates a group that keeps
+  // launching (adopting its first members would end the request early).
+  bool adoptable = true;
 };
 
 // One machine as the cloud reports it.
@@ -57,6 +61,14 @@ struct LaunchResult {
   std::string cloud_host_id;           // fleet / ASG id when the API creates one
   bool settled = false;                // true when no more machines will appear
   std::string message;                 // partial-failure reasons, for the user
+};
+
+// The state of a cloud group a launch created (an Auto Scaling group, a fleet that
+// keeps launching), for launches whose machines arrive after the launch call.
+struct GroupState {
+  std::vector<CloudMachine> machines;  // every current member
+  bool settled = false;                // the group will add no more machines
+  std::string message;                 // launch failures the group reports
 };
 
 // What a terminate call achieved.
@@ -129,6 +141,16 @@ class Provider {
 
   // Starts terminating `machine_ids`, in batches; one bad id never fails the rest.
   virtual TerminateOutcome Terminate(const std::vector<std::string>& machine_ids) = 0;
+
+  // The current members of the group `group_id` (a LaunchResult::cloud_host_id of a
+  // launch that was not settled). Throws Error(kCloud) when it cannot be read.
+  virtual GroupState DescribeGroup(const std::string& group_id) = 0;
+
+  // Gives back machines of a group: lowers the group's capacity so that it does not
+  // replace them, terminates them, and deletes the group once it is empty. For a
+  // group that replaces nothing (e.g. an instant fleet) this is Terminate.
+  virtual TerminateOutcome ReleaseFromGroup(const std::string& group_id,
+                                            const std::vector<std::string>& machine_ids) = 0;
 
   // Checks that credentials, region and endpoints work, with cheap read-only calls.
   // Never throws for a failed check: it is recorded, with what to fix.

@@ -336,7 +336,8 @@ class HfConformanceTest : public ::testing::Test {
     for (const auto& e : fs::directory_iterator(sb.conf_dir(), ec)) {
       const std::string name = e.path().filename().string();
       EXPECT_TRUE(name == sb.options().provider_name + "prov_config.json" ||
-                  name == sb.options().provider_name + "prov_templates.json")
+                  name == sb.options().provider_name + "prov_templates.json" ||
+                  name == "orb.yaml")  // the three files the harness writes
           << "[orb writes nothing into the provider's conf dir] found " << e.path();
     }
     const std::string secret = HfSandbox::SecretKey();
@@ -501,7 +502,8 @@ TEST_F(HfConformanceTest, GetAvailableTemplatesListsTemplatesWithAttributes) {
   }
   std::set<std::string> ids;
   for (const auto& [id, t] : by_id) ids.insert(id);
-  EXPECT_EQ(ids, (std::set<std::string>{"OnDemand-Micro", "Weighted-Medium", "Fleet-Instant"}))
+  EXPECT_EQ(ids, (std::set<std::string>{"OnDemand-Micro", "Weighted-Medium", "Fleet-Instant",
+                                        "Asg-Small"}))
       << "[every template of the file is listed]";
   auto attr = [&](const std::string& id, const std::string& name) {
     return by_id[id]["attributes"].value(name, json());
@@ -671,6 +673,35 @@ TEST_F(HfConformanceTest, Ec2FleetInstantCompletesAndIsReturned) {
     EXPECT_EQ(i.state, "terminated")
         << "[returned fleet instances are terminated] " << i.instance_id;
   }
+}
+
+// One Auto Scaling group per request: its members become the request's machines,
+// and returning them lowers the group's capacity, terminates them and deletes the
+// emptied group.
+TEST_F(HfConformanceTest, AutoScalingGroupCompletesAndIsReturned) {
+  HfSandbox& sb = NewSandbox();
+  StatusBook book;
+  std::string req;
+  json q = Acquire(sb, book, "Asg-Small", 3, &req);
+  ASSERT_TRUE(q.is_object());
+  EXPECT_EQ(Str(q, "status"), "complete");
+  ASSERT_EQ(q["machines"].size(), 3u) << q.dump();
+  EXPECT_EQ(InstanceIds(cloud_->AllInstances()), MachineIds(q))
+      << "[every group member reported: no orphans]";
+  EXPECT_EQ(cloud_->InstancesOfRequest(req).size(), 3u)
+      << "[group members carry the tag orb:request-id]";
+  EXPECT_EQ(cloud_->AutoScalingGroupNames(), std::vector<std::string>{"orb-" + req});
+  ConfirmSticky(sb, {req}, book, 1);
+
+  const std::string ret = ReturnMachines(sb, Refs(q));
+  ASSERT_FALSE(ret.empty());
+  auto final = PollUntilTerminal(sb, {ret}, book);
+  EXPECT_EQ(Str(final[ret], "status"), "complete");
+  for (const Instance& i : cloud_->AllInstances()) {
+    EXPECT_EQ(i.state, "terminated") << "[returned group members are terminated, not replaced] "
+                                     << i.instance_id;
+  }
+  EXPECT_TRUE(cloud_->AutoScalingGroupNames().empty()) << "[an emptied group is deleted]";
 }
 
 // maxNumber is a safety net over machines not yet returned: a request that would
@@ -1005,7 +1036,7 @@ class HfEnvironmentTest : public HfConformanceTest {
     HfCallResult t = sb.Call(kGetAvailableTemplates, "{}");
     EXPECT_EQ(CheckWireBasics(t), "") << t.Describe();
     EXPECT_EQ(t.exit_code, 0) << t.Describe();
-    EXPECT_EQ(t.doc.value("templates", json::array()).size(), 3u) << t.Describe();
+    EXPECT_EQ(t.doc.value("templates", json::array()).size(), 4u) << t.Describe();
     StatusBook book;
     std::string req;
     json q = Acquire(sb, book, "OnDemand-Micro", 1, &req);

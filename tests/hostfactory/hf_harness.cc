@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "provider/aws/autoscaling_client.h"
 #include "support/moto_server.h"
 
 namespace orb::testing {
@@ -175,6 +176,11 @@ void HfSandbox::WriteConfig(const json& extra, const std::string& endpoint) {
                  {"AWS_ENDPOINT_URL", endpoint.empty() ? endpoint_ : endpoint}};
   for (const auto& [k, v] : extra.items()) config[k] = v;
   WriteText(conf_dir() / (options_.provider_name + "prov_config.json"), config.dump(2));
+  // IBM's AWS_ENDPOINT_URL is the EC2 endpoint only; the other services are
+  // pointed at the same emulator in orb's own config file.
+  const std::string all = endpoint.empty() ? endpoint_ : endpoint;
+  WriteText(conf_dir() / "orb.yaml", "aws:\n  endpoint_url_autoscaling: " + all +
+                                         "\n  endpoint_url_sts: " + all + "\n");
 }
 
 fs::path HfSandbox::templates_path() const {
@@ -367,6 +373,14 @@ std::string HfSandbox::LogTail(std::size_t max_lines) const {
 // MotoSide
 
 MotoSide::MotoSide(const std::string& endpoint) : aws_(MakeTestAwsClient(endpoint)), ec2_(aws_) {}
+
+std::vector<std::string> MotoSide::AutoScalingGroupNames() {
+  std::vector<std::string> names;
+  for (const AutoScalingGroup& g : AutoScalingClient(aws_).DescribeAutoScalingGroups({})) {
+    names.push_back(g.name);
+  }
+  return names;
+}
 
 std::string MotoSide::ImageId() {
   ImageQuery q;

@@ -209,6 +209,9 @@ class MotoSide {
 
   Ec2Client& ec2() { return ec2_; }
 
+  // The Auto Scaling groups moto holds, by name.
+  std::vector<std::string> AutoScalingGroupNames();
+
  private:
   AwsClient aws_;
   Ec2Client ec2_;

@@ -20,6 +20,9 @@ for _ in $(seq 150); do
 done
 
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+# Every service (EC2, Auto Scaling, STS) at the emulator; IBM's AWS_ENDPOINT_URL in the
+# provider config below is the EC2 endpoint only.
+export AWS_ENDPOINT_URL="$endpoint"
 # An AMI and a subnet of the emulator's default VPC for the templates.
 read -r ami subnet < <(PYTHONPATH="$site" $py - "$endpoint" <<'PY'
 import sys, boto3

@@ -176,9 +176,17 @@ QueryResponse Call(AwsClient& aws, std::string_view action, const QueryParams& p
 
 }  // namespace
 
-void AutoScalingClient::CreateAutoScalingGroup(const AutoScalingGroupRequest& r) {
+QueryParams AutoScalingClient::BuildCreateAutoScalingGroup(const AutoScalingGroupRequest& r) {
   QueryParams p = GroupParams(r);
   AddTags(p, r.name, r.tags);
+  return p;
+}
+
+void AutoScalingClient::CreateAutoScalingGroup(const AutoScalingGroupRequest& r) {
+  CreateAutoScalingGroup(BuildCreateAutoScalingGroup(r));
+}
+
+void AutoScalingClient::CreateAutoScalingGroup(const QueryParams& p) {
   // No ClientToken exists for this call: a blind retry after a lost answer would
   // report AlreadyExists for the group the first attempt created.
   Call(aws_, "CreateAutoScalingGroup", p, /*idempotent=*/false);

@@ -122,6 +122,12 @@ class AutoScalingClient {
   // the group by name (AlreadyExists means it was created).
   void CreateAutoScalingGroup(const AutoScalingGroupRequest& request);
 
+  // The exact wire parameters of CreateAutoScalingGroup (stored before sending).
+  static QueryParams BuildCreateAutoScalingGroup(const AutoScalingGroupRequest& request);
+
+  // Sends CreateAutoScalingGroup with exactly `params`.
+  void CreateAutoScalingGroup(const QueryParams& params);
+
   // Changes what is set in `request` (not its tags).
   void UpdateAutoScalingGroup(const AutoScalingGroupRequest& request);
 

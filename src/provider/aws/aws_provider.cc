@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/strings.h"
+#include "provider/aws/autoscaling_client.h"
 #include "provider/aws/aws_error.h"
 #include "provider/aws/ec2_client.h"
 #include "provider/aws/sts_client.h"
@@ -26,6 +27,7 @@ struct AwsProvider::Impl {
   std::unique_ptr<AwsClient> aws;
   std::unique_ptr<Ec2Client> ec2;
   std::unique_ptr<StsClient> sts;
+  std::unique_ptr<AutoScalingClient> asg;
 
   // Builds the HTTP client, credential chain and AWS clients on first use: most
   // orb processes never call AWS, and loading libcurl costs milliseconds.
@@ -43,10 +45,14 @@ AwsProvider::Impl& AwsProvider::Impl::Ready() {
   aws = std::make_unique<AwsClient>(options.client, credentials, http);
   ec2 = std::make_unique<Ec2Client>(*aws);
   sts = std::make_unique<StsClient>(*aws);
+  asg = std::make_unique<AutoScalingClient>(*aws);
   return *this;
 }
 
 namespace {
+
+// Group ids of Auto Scaling groups orb created: "asg:<group name>".
+constexpr std::string_view kAsgPrefix = "asg:";
 
 // A template's image: an AMI id, or an SSM parameter path that EC2 resolves at
 // launch ("resolve:ssm:/aws/service/ami-amazon-linux-latest/...").
@@ -137,6 +143,9 @@ CloudMachine AwsProvider::Impl::ToCloudMachine(const Instance& i) const {
   m.price_type = i.lifecycle == "spot" ? "spot" : "ondemand";
   m.request_tag = TagValue(i.tags, kRequestIdTag);
   m.cloud_host_id = TagValue(i.tags, "aws:ec2:fleet-id");
+  if (std::string group = TagValue(i.tags, "aws:autoscaling:groupName"); !group.empty()) {
+    m.cloud_host_id = std::string(kAsgPrefix) + group;
+  }
   m.state = StateOf(i.state);
   m.state_reason = i.state_reason_code;
   m.launch_time = i.launch_time;
@@ -163,14 +172,16 @@ ProviderInfo AwsProvider::Info() const {
 }
 
 std::string AwsProvider::CannotLaunch(const Template& t) const {
-  if (t.provider_api == ProviderApi::kRunInstances) return "";
+  if (t.provider_api == ProviderApi::kRunInstances || t.provider_api == ProviderApi::kAsg) {
+    return "";
+  }
   if (t.provider_api == ProviderApi::kEc2Fleet &&
       t.fleet_type.value_or(FleetType::kInstant) == FleetType::kInstant) {
     return "";
   }
   return std::string(ProviderApiName(t.provider_api)) +
          (t.fleet_type ? " " + std::string(FleetTypeName(*t.fleet_type)) : "") +
-         " is not supported yet (supported: RunInstances, EC2Fleet instant)";
+         " is not supported yet (supported: RunInstances, EC2Fleet instant, ASG)";
 }
 
 LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
@@ -285,6 +296,70 @@ LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
                  {"fleet", Ec2Client::BuildCreateFleet(f).ToJson()}};
     return plan;
   }
+  if (t.provider_api == ProviderApi::kAsg) {
+    if (t.vm_types.empty() && !launch_template) TemplateError(t, "vmType", "is required");
+    // One Auto Scaling group per request, launching from a launch template made
+    // for the request (or the template's own), both named after the request.
+    const std::string name = "orb-" + order.request_id;
+    LaunchTemplateSpec lt_spec;
+    json lt_params;
+    if (launch_template) {
+      lt_spec = *launch_template;
+    } else {
+      CreateLaunchTemplateRequest lt;
+      lt.client_token = order.client_token;
+      lt.launch_template_name = name;
+      lt.data.image_id = image;
+      if (t.vm_types.size() == 1) lt.data.instance_type = t.vm_types.front().first;
+      lt.data.key_name = t.key_name;
+      lt.data.security_group_ids = t.security_group_ids;
+      lt.data.user_data = user_data;
+      lt.data.iam_instance_profile_arn = profile_arn;
+      lt.data.iam_instance_profile_name = profile_name;
+      lt.data.block_device_mappings = RootVolume(t, *impl_->ec2, image);
+      lt.data.tag_specifications = {{"volume", tags}};
+      lt.tags = tags;
+      lt_params = Ec2Client::BuildCreateLaunchTemplate(lt).ToJson();
+      lt_spec.name = name;
+      lt_spec.version = "$Latest";
+    }
+    AutoScalingGroupRequest g;
+    g.name = name;
+    int desired = order.units;
+    if (t.vm_types.size() > 1 || spot) {
+      MixedInstancesPolicy mixed;
+      mixed.launch_template = lt_spec;
+      for (const auto& [type, weight] : t.vm_types) {
+        AsgOverride o;
+        o.instance_type = type;
+        o.weighted_capacity = std::to_string(std::max(1, weight));
+        mixed.overrides.push_back(o);
+      }
+      if (spot) {
+        mixed.distribution.on_demand_percentage_above_base_capacity = 0;
+        mixed.distribution.spot_allocation_strategy =
+            Ec2AllocationStrategy(t.allocation_strategy, true);
+        if (t.max_spot_price) mixed.distribution.spot_max_price = fmt::format("{}", *t.max_spot_price);
+      }
+      g.mixed_instances_policy = mixed;
+    } else {
+      g.launch_template = lt_spec;
+      const int weight = t.vm_types.empty() ? 1 : std::max(1, t.vm_types.front().second);
+      desired = (order.units + weight - 1) / weight;  // instances of the one type
+    }
+    g.min_size = 0;
+    g.max_size = desired;
+    g.desired_capacity = desired;
+    g.subnet_ids = t.subnet_ids;
+    g.new_instances_protected_from_scale_in = true;
+    for (const Tag& tag : tags) g.tags.push_back({tag.key, tag.value, true});
+    plan.api = "CreateAutoScalingGroup";
+    plan.adoptable = false;  // the group keeps launching until it is full
+    plan.body = {{"group_name", name},
+                 {"launch_template", lt_params},
+                 {"group", AutoScalingClient::BuildCreateAutoScalingGroup(g).ToJson()}};
+    return plan;
+  }
   TemplateError(t, "providerApi", CannotLaunch(t));
 }
 
@@ -349,6 +424,25 @@ LaunchResult AwsProvider::Launch(const LaunchPlan& plan) {
     }
     return result;
   }
+  if (plan.api == "CreateAutoScalingGroup") {
+    const std::string name = plan.body.at("group_name").get<std::string>();
+    if (!plan.body.at("launch_template").is_null()) {
+      try {
+        impl_->ec2->CreateLaunchTemplate(QueryParams::FromJson(plan.body.at("launch_template")));
+      } catch (const AwsError& e) {
+        if (e.aws_code() != "InvalidLaunchTemplateName.AlreadyExistsException") throw;
+      }
+    }
+    try {
+      impl_->asg->CreateAutoScalingGroup(QueryParams::FromJson(plan.body.at("group")));
+    } catch (const AwsError& e) {
+      // A replay after a crash or a lost answer finds the group made the first time.
+      if (e.aws_code() != "AlreadyExists") throw;
+    }
+    result.cloud_host_id = std::string(kAsgPrefix) + name;
+    result.settled = false;  // members arrive as the group launches them
+    return result;
+  }
   throw Error(ErrorCode::kStore, "stored launch plan names an unknown API '" + plan.api + "'");
 }
 
@@ -384,6 +478,75 @@ TerminateOutcome AwsProvider::Terminate(const std::vector<std::string>& machine_
     reasons.push_back(f.instance_id + ": " + f.code + " " + f.message);
   }
   outcome.message = Join(reasons, "; ");
+  return outcome;
+}
+
+GroupState AwsProvider::DescribeGroup(const std::string& group_id) {
+  impl_->Ready();
+  GroupState state;
+  if (group_id.rfind(kAsgPrefix, 0) != 0) {
+    state.settled = true;  // fleets orb launches today settle at launch
+    return state;
+  }
+  const std::string name = group_id.substr(kAsgPrefix.size());
+  std::vector<AutoScalingGroup> groups = impl_->asg->DescribeAutoScalingGroups({name});
+  if (groups.empty()) {
+    state.settled = true;
+    state.message = "Auto Scaling group " + name + " no longer exists";
+    return state;
+  }
+  const AutoScalingGroup& g = groups.front();
+  std::vector<std::string> ids;
+  int capacity = 0;
+  for (const AsgInstance& i : g.instances) {
+    ids.push_back(i.instance_id);
+    if (i.lifecycle_state.rfind("Terminat", 0) != 0) {
+      capacity += i.weighted_capacity.empty() ? 1 : std::max(1, std::atoi(i.weighted_capacity.c_str()));
+    }
+  }
+  for (CloudMachine& m : Describe(ids)) {
+    m.cloud_host_id = group_id;
+    state.machines.push_back(std::move(m));
+  }
+  state.settled = capacity >= g.desired_capacity;
+  if (!state.settled) {
+    std::vector<std::string> failures;
+    for (const ScalingActivity& a : impl_->asg->DescribeScalingActivities(name, 10)) {
+      if (a.status_code == "Failed") failures.push_back(a.status_message);
+    }
+    if (!failures.empty()) state.message = "Auto Scaling could not launch: " + failures.front();
+  }
+  return state;
+}
+
+TerminateOutcome AwsProvider::ReleaseFromGroup(const std::string& group_id,
+                                              const std::vector<std::string>& machine_ids) {
+  if (group_id.rfind(kAsgPrefix, 0) != 0) return Terminate(machine_ids);
+  impl_->Ready();
+  const std::string name = group_id.substr(kAsgPrefix.size());
+  std::vector<std::string> direct;
+  for (const std::string& id : machine_ids) {
+    try {
+      // Lowers the desired capacity, so the group does not launch a replacement.
+      impl_->asg->TerminateInstanceInAutoScalingGroup(id, /*decrement_desired_capacity=*/true);
+    } catch (const AwsError& e) {
+      if (e.retryable()) throw;
+      direct.push_back(id);  // no longer in the group (or never was): terminate it plainly
+    }
+  }
+  TerminateOutcome outcome = Terminate(direct);
+  // An emptied group (and its launch template) is deleted.
+  std::vector<AutoScalingGroup> groups = impl_->asg->DescribeAutoScalingGroups({name});
+  if (!groups.empty() && groups.front().desired_capacity == 0) {
+    try {
+      impl_->asg->DeleteAutoScalingGroup(name, /*force_delete=*/true);
+      LaunchTemplateSpec lt;
+      lt.name = name;
+      impl_->ec2->DeleteLaunchTemplate(lt);
+    } catch (const Error& e) {
+      spdlog::warn("could not delete Auto Scaling group {}: {}", name, e.what());
+    }
+  }
   return outcome;
 }
 

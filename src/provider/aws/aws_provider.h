@@ -20,9 +20,9 @@ struct AwsProviderOptions {
   std::string machine_name = "private_dns";
 };
 
-// The AWS provider: EC2 RunInstances and EC2 Fleet `instant` launches (other
-// provisioning APIs are refused with a clear message), batched describes and
-// terminates, and health checks through STS and EC2.
+// The AWS provider: EC2 RunInstances, EC2 Fleet `instant` and Auto Scaling group
+// launches (other provisioning APIs are refused with a clear message), batched
+// describes and terminates, and health checks through STS and EC2.
 class AwsProvider : public Provider {
  public:
   explicit AwsProvider(AwsProviderOptions options);
@@ -36,6 +36,9 @@ class AwsProvider : public Provider {
   std::vector<CloudMachine> FindByRequest(const std::string& request_id) override;
   std::vector<CloudMachine> Describe(const std::vector<std::string>& machine_ids) override;
   TerminateOutcome Terminate(const std::vector<std::string>& machine_ids) override;
+  GroupState DescribeGroup(const std::string& group_id) override;
+  TerminateOutcome ReleaseFromGroup(const std::string& group_id,
+                                    const std::vector<std::string>& machine_ids) override;
   ProviderHealth CheckHealth() override;
   long long CallCount() const override;
 
