@@ -24,6 +24,8 @@ show requestMachines.sh '{"template": {"templateId": "OnDemand-T3", "machineCoun
 req1=$(field 'd["requestId"]')
 show requestMachines.sh '{"template": {"templateId": "Fleet-Mixed", "machineCount": 2}}'
 req2=$(field 'd["requestId"]')
+show requestMachines.sh '{"template": {"templateId": "ASG-Small", "machineCount": 2}}'
+req3=$(field 'd["requestId"]')
 poll() {
   for _ in $(seq 15); do
     show getRequestStatus.sh "{\"requests\": [$1]}"
@@ -33,10 +35,10 @@ poll() {
   echo "hf-demo: requests still running after 15 polls" >&2
   exit 1
 }
-poll "{\"requestId\": \"$req1\"}, {\"requestId\": \"$req2\"}"
+poll "{\"requestId\": \"$req1\"}, {\"requestId\": \"$req2\"}, {\"requestId\": \"$req3\"}"
 machines=$(field 'json.dumps([{"name": m["name"], "machineId": m["machineId"]} for r in d["requests"] for m in r["machines"]])')
 show getReturnRequests.sh '{}'
 show requestReturnMachines.sh "{\"machines\": $machines}"
 ret=$(field 'd["requestId"]')
 poll "{\"requestId\": \"$ret\"}"
-echo "==> cycle complete: $req1 and $req2 acquired and returned; state in $HF_PROVIDER_WORKDIR/orb.db" >&2
+echo "==> cycle complete: $req1, $req2 and $req3 acquired and returned; state in $HF_PROVIDER_WORKDIR/orb.db" >&2

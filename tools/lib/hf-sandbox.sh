@@ -43,7 +43,9 @@ cat >"$demo/conf/awsinstprov_templates.json" <<JSON
   {"templateId": "OnDemand-T3", "maxNumber": 5000, "imageId": "$ami", "vmType": "t3.medium",
    "subnetId": "$subnet", "instanceTags": "project=demo;owner=hpc"},
   {"templateId": "Fleet-Mixed", "maxNumber": 200, "providerApi": "EC2Fleet", "fleetType": "instant",
-   "imageId": "$ami", "vmTypes": {"t3.small": 1, "t3.medium": 2}, "subnetId": "$subnet"}
+   "imageId": "$ami", "vmTypes": {"t3.small": 1, "t3.medium": 2}, "subnetId": "$subnet"},
+  {"templateId": "ASG-Small", "maxNumber": 20, "providerApi": "ASG",
+   "imageId": "$ami", "vmType": "t3.small", "subnetId": "$subnet"}
 ]}
 JSON
 cp "$repo"/scripts/hostfactory/*.sh "$demo/scripts/"
