@@ -242,6 +242,25 @@ ScalingActivity AutoScalingClient::TerminateInstanceInAutoScalingGroup(
       r.root().child("TerminateInstanceInAutoScalingGroupResult").child("Activity"));
 }
 
+void AutoScalingClient::DetachInstances(const std::string& group_name,
+                                        const std::vector<std::string>& instance_ids,
+                                        bool decrement_desired_capacity) {
+  constexpr std::size_t kMaxPerCall = 20;  // AWS's limit for DetachInstances
+  for (std::size_t i = 0; i < instance_ids.size(); i += kMaxPerCall) {
+    std::vector<std::string> chunk(
+        instance_ids.begin() + static_cast<std::ptrdiff_t>(i),
+        instance_ids.begin() + static_cast<std::ptrdiff_t>(std::min(i + kMaxPerCall,
+                                                                    instance_ids.size())));
+    QueryParams p;
+    p.Add("AutoScalingGroupName", group_name);
+    p.AddList("InstanceIds.member", chunk);
+    p.Add("ShouldDecrementDesiredCapacity", Bool(decrement_desired_capacity));
+    // Detaching an instance twice fails (it is no longer in the group), so the
+    // call is not retried once it may have reached AWS.
+    Call(aws_, "DetachInstances", p, /*idempotent=*/false);
+  }
+}
+
 void AutoScalingClient::CreateOrUpdateTags(const std::string& group_name,
                                            const std::vector<AsgTag>& tags) {
   if (tags.empty()) return;

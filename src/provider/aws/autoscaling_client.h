@@ -151,6 +151,12 @@ class AutoScalingClient {
   ScalingActivity TerminateInstanceInAutoScalingGroup(const std::string& instance_id,
                                                       bool decrement_desired_capacity);
 
+  // Takes instances out of a group (20 per call, AWS's limit), lowering its desired
+  // capacity when `decrement_desired_capacity`; the instances keep running until
+  // terminated. Throws AwsError for the first chunk AWS refuses.
+  void DetachInstances(const std::string& group_name, const std::vector<std::string>& instance_ids,
+                       bool decrement_desired_capacity);
+
   // Adds or overwrites tags on a group.
   void CreateOrUpdateTags(const std::string& group_name, const std::vector<AsgTag>& tags);
 
