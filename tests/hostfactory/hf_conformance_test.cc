@@ -503,7 +503,7 @@ TEST_F(HfConformanceTest, GetAvailableTemplatesListsTemplatesWithAttributes) {
   std::set<std::string> ids;
   for (const auto& [id, t] : by_id) ids.insert(id);
   EXPECT_EQ(ids, (std::set<std::string>{"OnDemand-Micro", "Weighted-Medium", "Fleet-Instant",
-                                        "Asg-Small"}))
+                                        "SpotFleet-Maintain", "Asg-Small"}))
       << "[every template of the file is listed]";
   auto attr = [&](const std::string& id, const std::string& name) {
     return by_id[id]["attributes"].value(name, json());
@@ -672,6 +672,35 @@ TEST_F(HfConformanceTest, Ec2FleetInstantCompletesAndIsReturned) {
   for (const Instance& i : cloud_->AllInstances()) {
     EXPECT_EQ(i.state, "terminated")
         << "[returned fleet instances are terminated] " << i.instance_id;
+  }
+}
+
+// A maintain Spot Fleet per request: its instances become the request's machines;
+// returning them lowers the fleet's target (so it does not replace them),
+// terminates them and cancels the emptied fleet.
+TEST_F(HfConformanceTest, SpotFleetCompletesAndIsReturned) {
+  HfSandbox& sb = NewSandbox();
+  StatusBook book;
+  std::string req;
+  json q = Acquire(sb, book, "SpotFleet-Maintain", 3, &req);
+  ASSERT_TRUE(q.is_object());
+  EXPECT_EQ(Str(q, "status"), "complete");
+  ASSERT_EQ(q["machines"].size(), 3u) << q.dump();
+  EXPECT_EQ(InstanceIds(cloud_->AllInstances()), MachineIds(q))
+      << "[every fleet instance reported: no orphans]";
+  ConfirmSticky(sb, {req}, book, 1);
+
+  const std::string ret = ReturnMachines(sb, Refs(q));
+  ASSERT_FALSE(ret.empty());
+  auto final = PollUntilTerminal(sb, {ret}, book);
+  EXPECT_EQ(Str(final[ret], "status"), "complete");
+  for (const Instance& i : cloud_->AllInstances()) {
+    EXPECT_EQ(i.state, "terminated") << "[returned fleet instances are terminated, not replaced] "
+                                     << i.instance_id;
+  }
+  for (const SpotFleetRequest& r : cloud_->ec2().DescribeSpotFleetRequests({})) {
+    EXPECT_EQ(r.state.rfind("cancelled", 0), 0u) << "[an emptied fleet is cancelled] " << r.state;
+    EXPECT_EQ(r.target_capacity, 0) << "[the target was lowered before terminating]";
   }
 }
 
@@ -1036,7 +1065,7 @@ class HfEnvironmentTest : public HfConformanceTest {
     HfCallResult t = sb.Call(kGetAvailableTemplates, "{}");
     EXPECT_EQ(CheckWireBasics(t), "") << t.Describe();
     EXPECT_EQ(t.exit_code, 0) << t.Describe();
-    EXPECT_EQ(t.doc.value("templates", json::array()).size(), 4u) << t.Describe();
+    EXPECT_EQ(t.doc.value("templates", json::array()).size(), 5u) << t.Describe();
     StatusBook book;
     std::string req;
     json q = Acquire(sb, book, "OnDemand-Micro", 1, &req);

@@ -28,6 +28,13 @@ struct AwsProvider::Impl {
   std::unique_ptr<Ec2Client> ec2;
   std::unique_ptr<StsClient> sts;
   std::unique_ptr<AutoScalingClient> asg;
+  std::string account_id;  // cached GetCallerIdentity answer
+
+  // The account the credentials belong to (one STS call, then cached).
+  const std::string& AccountId() {
+    if (account_id.empty()) account_id = Ready().sts->GetCallerIdentity().account;
+    return account_id;
+  }
 
   // Builds the HTTP client, credential chain and AWS clients on first use: most
   // orb processes never call AWS, and loading libcurl costs milliseconds.
@@ -95,6 +102,29 @@ std::string Ec2AllocationStrategy(const std::string& written, bool spot) {
   if (f == "pricecapacityoptimized") return "price-capacity-optimized";
   if (f == "prioritized") return "prioritized";
   return written;
+}
+
+// Spot Fleet's spelling of an allocation strategy written in any casing.
+std::string SpotFleetAllocationStrategy(const std::string& written) {
+  const std::string f = FoldName(written);
+  if (f.empty() || f == "pricecapacityoptimized") return "priceCapacityOptimized";
+  if (f == "lowestprice") return "lowestPrice";
+  if (f == "diversified") return "diversified";
+  if (f == "capacityoptimized") return "capacityOptimized";
+  if (f == "capacityoptimizedprioritized") return "capacityOptimizedPrioritized";
+  return written;
+}
+
+// The IAM role Spot Fleet acts as: a full ARN as written, a role name (or path) in
+// the caller's account, or by default the role AWS documents for tagging fleets.
+std::string FleetRoleArn(const std::string& written, const std::string& account) {
+  if (written.rfind("arn:", 0) == 0) return written;
+  if (written == "AWSServiceRoleForEC2SpotFleet") {
+    return "arn:aws:iam::" + account +
+           ":role/aws-service-role/spotfleet.amazonaws.com/AWSServiceRoleForEC2SpotFleet";
+  }
+  return "arn:aws:iam::" + account + ":role/" +
+         (written.empty() ? std::string("aws-ec2-spot-fleet-tagging-role") : written);
 }
 
 // The root volume the template asks for, if any: its device name comes from the
@@ -172,7 +202,8 @@ ProviderInfo AwsProvider::Info() const {
 }
 
 std::string AwsProvider::CannotLaunch(const Template& t) const {
-  if (t.provider_api == ProviderApi::kRunInstances || t.provider_api == ProviderApi::kAsg) {
+  if (t.provider_api == ProviderApi::kRunInstances || t.provider_api == ProviderApi::kAsg ||
+      t.provider_api == ProviderApi::kSpotFleet) {
     return "";
   }
   if (t.provider_api == ProviderApi::kEc2Fleet &&
@@ -181,7 +212,7 @@ std::string AwsProvider::CannotLaunch(const Template& t) const {
   }
   return std::string(ProviderApiName(t.provider_api)) +
          (t.fleet_type ? " " + std::string(FleetTypeName(*t.fleet_type)) : "") +
-         " is not supported yet (supported: RunInstances, EC2Fleet instant, ASG)";
+         " is not supported yet (supported: RunInstances, EC2Fleet instant, SpotFleet, ASG)";
 }
 
 LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
@@ -294,6 +325,65 @@ LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
     plan.body = {{"launch_template_name", lt_name},
                  {"launch_template", Ec2Client::BuildCreateLaunchTemplate(lt).ToJson()},
                  {"fleet", Ec2Client::BuildCreateFleet(f).ToJson()}};
+    return plan;
+  }
+  if (t.provider_api == ProviderApi::kSpotFleet) {
+    if (t.vm_types.empty()) TemplateError(t, "vmTypes", "is required for a Spot Fleet");
+    const std::string name = "orb-" + order.request_id;
+    CreateLaunchTemplateRequest lt;
+    lt.client_token = order.client_token;
+    lt.launch_template_name = name;
+    lt.data.image_id = image;
+    lt.data.key_name = t.key_name;
+    lt.data.security_group_ids = t.security_group_ids;
+    lt.data.user_data = user_data;
+    lt.data.iam_instance_profile_arn = profile_arn;
+    lt.data.iam_instance_profile_name = profile_name;
+    lt.data.block_device_mappings = RootVolume(t, *impl_->ec2, image);
+    lt.data.tag_specifications = {{"instance", tags}, {"volume", tags}};
+    lt.tags = tags;
+    SpotFleetRequestConfig f;
+    f.client_token = order.client_token;
+    f.iam_fleet_role = FleetRoleArn(t.fleet_role, t.fleet_role.rfind("arn:", 0) == 0
+                                                      ? std::string()
+                                                      : impl_->AccountId());
+    f.type = FleetTypeName(t.fleet_type.value_or(FleetType::kRequest)) == "maintain"
+                 ? "maintain"
+                 : "request";
+    FleetLaunchTemplateConfig config;
+    config.launch_template.name = name;
+    config.launch_template.version = "$Latest";
+    std::vector<std::string> subnets = t.subnet_ids;
+    if (subnets.empty()) subnets.push_back("");
+    for (const auto& [type, weight] : t.vm_types) {
+      for (const std::string& subnet : subnets) {
+        FleetOverride o;
+        o.instance_type = type;
+        o.subnet_id = subnet;
+        o.weighted_capacity = weight;
+        if (t.max_spot_price) o.max_price = fmt::format("{}", *t.max_spot_price);
+        config.overrides.push_back(o);
+      }
+    }
+    f.launch_template_configs = {config};
+    f.target_capacity = order.units;
+    if (t.percent_on_demand && *t.percent_on_demand > 0) {
+      f.on_demand_target_capacity = order.units * *t.percent_on_demand / 100;
+    }
+    f.allocation_strategy = SpotFleetAllocationStrategy(t.allocation_strategy);
+    // orb chooses which instances go when capacity is lowered on a return.
+    f.excess_capacity_termination_policy = "NoTermination";
+    if (!t.spot_fleet_request_expiry.empty()) {
+      char* end = nullptr;
+      const long minutes = std::strtol(t.spot_fleet_request_expiry.c_str(), &end, 10);
+      if (end && *end == '\0' && minutes > 0) f.valid_until = NowSeconds() + minutes * 60;
+    }
+    f.tag_specifications = {{"spot-fleet-request", tags}};
+    plan.api = "RequestSpotFleet";
+    plan.adoptable = false;  // the fleet keeps launching until it is fulfilled
+    plan.body = {{"launch_template_name", name},
+                 {"launch_template", Ec2Client::BuildCreateLaunchTemplate(lt).ToJson()},
+                 {"fleet", Ec2Client::BuildRequestSpotFleet(f).ToJson()}};
     return plan;
   }
   if (t.provider_api == ProviderApi::kAsg) {
@@ -424,6 +514,18 @@ LaunchResult AwsProvider::Launch(const LaunchPlan& plan) {
     }
     return result;
   }
+  if (plan.api == "RequestSpotFleet") {
+    try {
+      impl_->ec2->CreateLaunchTemplate(QueryParams::FromJson(plan.body.at("launch_template")));
+    } catch (const AwsError& e) {
+      if (e.aws_code() != "InvalidLaunchTemplateName.AlreadyExistsException") throw;
+    }
+    // The ClientToken makes a replay answer the same Spot Fleet request.
+    result.cloud_host_id =
+        impl_->ec2->RequestSpotFleet(QueryParams::FromJson(plan.body.at("fleet")));
+    result.settled = false;  // instances arrive as the fleet is fulfilled
+    return result;
+  }
   if (plan.api == "CreateAutoScalingGroup") {
     const std::string name = plan.body.at("group_name").get<std::string>();
     if (!plan.body.at("launch_template").is_null()) {
@@ -484,8 +586,32 @@ TerminateOutcome AwsProvider::Terminate(const std::vector<std::string>& machine_
 GroupState AwsProvider::DescribeGroup(const std::string& group_id) {
   impl_->Ready();
   GroupState state;
+  if (group_id.rfind("sfr-", 0) == 0) {
+    std::vector<SpotFleetRequest> requests = impl_->ec2->DescribeSpotFleetRequests({group_id});
+    if (requests.empty()) {
+      state.settled = true;
+      state.message = "Spot Fleet request " + group_id + " no longer exists";
+      return state;
+    }
+    const SpotFleetRequest& r = requests.front();
+    std::vector<std::string> ids;
+    for (const FleetInstance& i : impl_->ec2->DescribeSpotFleetInstances(group_id)) {
+      ids.push_back(i.instance_id);
+    }
+    for (CloudMachine& m : Describe(ids)) {
+      m.cloud_host_id = group_id;
+      state.machines.push_back(std::move(m));
+    }
+    state.settled = r.activity_status == "fulfilled" || r.state == "failed" ||
+                    r.state.rfind("cancelled", 0) == 0 ||
+                    r.fulfilled_capacity >= r.target_capacity;
+    if (r.activity_status == "error") {
+      state.message = "Spot Fleet " + group_id + " reports errors (see its event history)";
+    }
+    return state;
+  }
   if (group_id.rfind(kAsgPrefix, 0) != 0) {
-    state.settled = true;  // fleets orb launches today settle at launch
+    state.settled = true;  // an instant fleet settles at launch
     return state;
   }
   const std::string name = group_id.substr(kAsgPrefix.size());
@@ -521,8 +647,38 @@ GroupState AwsProvider::DescribeGroup(const std::string& group_id) {
 
 TerminateOutcome AwsProvider::ReleaseFromGroup(const std::string& group_id,
                                               const std::vector<std::string>& machine_ids) {
-  if (group_id.rfind(kAsgPrefix, 0) != 0) return Terminate(machine_ids);
   impl_->Ready();
+  if (group_id.rfind("sfr-", 0) == 0) {
+    std::vector<SpotFleetRequest> requests = impl_->ec2->DescribeSpotFleetRequests({group_id});
+    if (!requests.empty() && requests.front().state.rfind("cancelled", 0) != 0) {
+      // Lower the target first, so that a maintain fleet does not replace what goes
+      // (harmless for a request fleet, which replaces nothing).
+      ModifySpotFleetRequestRequest m;
+      m.spot_fleet_request_id = group_id;
+      m.target_capacity =
+          std::max(0, requests.front().target_capacity - static_cast<int>(machine_ids.size()));
+      m.excess_capacity_termination_policy = "NoTermination";
+      impl_->ec2->ModifySpotFleetRequest(m);
+    }
+    TerminateOutcome outcome = Terminate(machine_ids);
+    std::set<std::string> going(machine_ids.begin(), machine_ids.end());
+    bool empty = true;
+    for (const FleetInstance& i : impl_->ec2->DescribeSpotFleetInstances(group_id)) {
+      if (!going.count(i.instance_id)) empty = false;
+    }
+    if (empty && !requests.empty()) {
+      try {
+        impl_->ec2->CancelSpotFleetRequests({group_id}, /*terminate_instances=*/false);
+        LaunchTemplateSpec lt;
+        lt.name = "orb-" + TagValue(requests.front().tags, kRequestIdTag);
+        if (lt.name != "orb-") impl_->ec2->DeleteLaunchTemplate(lt);
+      } catch (const Error& e) {
+        spdlog::warn("could not cancel Spot Fleet request {}: {}", group_id, e.what());
+      }
+    }
+    return outcome;
+  }
+  if (group_id.rfind(kAsgPrefix, 0) != 0) return Terminate(machine_ids);
   const std::string name = group_id.substr(kAsgPrefix.size());
   // Detached first, lowering the group's desired capacity so that it launches no
   // replacement, then terminated in batches: ceil(n/20) + ceil(n/1000) calls instead

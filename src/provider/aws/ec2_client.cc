@@ -763,6 +763,16 @@ std::vector<FleetDeletion> Ec2Client::DeleteFleets(const std::vector<std::string
 // Spot Fleet
 
 std::string Ec2Client::RequestSpotFleet(const SpotFleetRequestConfig& c) {
+  return RequestSpotFleet(BuildRequestSpotFleet(c));
+}
+
+std::string Ec2Client::RequestSpotFleet(const QueryParams& p) {
+  RequireClientToken("RequestSpotFleet", p.Get("SpotFleetRequestConfig.ClientToken"));
+  const QueryResponse resp = Ec2Call(aws_, "RequestSpotFleet", p);
+  return x::Text(resp.root(), "spotFleetRequestId");
+}
+
+QueryParams Ec2Client::BuildRequestSpotFleet(const SpotFleetRequestConfig& c) {
   RequireClientToken("RequestSpotFleet", c.client_token);
   const std::string pre = "SpotFleetRequestConfig.";
   QueryParams p;
@@ -786,8 +796,7 @@ std::string Ec2Client::RequestSpotFleet(const SpotFleetRequestConfig& c) {
   AddTime(p, pre + "ValidFrom", c.valid_from);
   AddTime(p, pre + "ValidUntil", c.valid_until);
   AddTagSpecifications(p, pre + "TagSpecification", c.tag_specifications);
-  const QueryResponse resp = Ec2Call(aws_, "RequestSpotFleet", p);
-  return x::Text(resp.root(), "spotFleetRequestId");
+  return p;
 }
 
 std::vector<SpotFleetRequest> Ec2Client::DescribeSpotFleetRequests(

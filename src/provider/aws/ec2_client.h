@@ -541,6 +541,12 @@ class Ec2Client {
   // Creates a Spot Fleet request. Requires a ClientToken. Returns its id.
   std::string RequestSpotFleet(const SpotFleetRequestConfig& config);
 
+  // The exact wire parameters of RequestSpotFleet; see BuildRunInstances.
+  static QueryParams BuildRequestSpotFleet(const SpotFleetRequestConfig& config);
+
+  // Sends RequestSpotFleet with exactly `params`; returns the request id.
+  std::string RequestSpotFleet(const QueryParams& params);
+
   // Describes Spot Fleet requests (all when `ids` is empty), all pages.
   std::vector<SpotFleetRequest> DescribeSpotFleetRequests(const std::vector<std::string>& ids);
 
