@@ -44,6 +44,8 @@ cat >"$demo/conf/awsinstprov_templates.json" <<JSON
    "subnetId": "$subnet", "instanceTags": "project=demo;owner=hpc"},
   {"templateId": "Fleet-Mixed", "maxNumber": 200, "providerApi": "EC2Fleet", "fleetType": "instant",
    "imageId": "$ami", "vmTypes": {"t3.small": 1, "t3.medium": 2}, "subnetId": "$subnet"},
+  {"templateId": "SpotFleet-T3", "maxNumber": 20, "providerApi": "SpotFleet", "fleetType": "maintain",
+   "priceType": "spot", "imageId": "$ami", "vmTypes": {"t3.small": 1}, "subnetId": "$subnet"},
   {"templateId": "ASG-Small", "maxNumber": 20, "providerApi": "ASG",
    "imageId": "$ami", "vmType": "t3.small", "subnetId": "$subnet"}
 ]}
