@@ -503,7 +503,7 @@ TEST_F(HfConformanceTest, GetAvailableTemplatesListsTemplatesWithAttributes) {
   std::set<std::string> ids;
   for (const auto& [id, t] : by_id) ids.insert(id);
   EXPECT_EQ(ids, (std::set<std::string>{"OnDemand-Micro", "Weighted-Medium", "Fleet-Instant",
-                                        "SpotFleet-Maintain", "Asg-Small"}))
+                                        "Fleet-Request", "SpotFleet-Maintain", "Asg-Small"}))
       << "[every template of the file is listed]";
   auto attr = [&](const std::string& id, const std::string& name) {
     return by_id[id]["attributes"].value(name, json());
@@ -672,6 +672,34 @@ TEST_F(HfConformanceTest, Ec2FleetInstantCompletesAndIsReturned) {
   for (const Instance& i : cloud_->AllInstances()) {
     EXPECT_EQ(i.state, "terminated")
         << "[returned fleet instances are terminated] " << i.instance_id;
+  }
+}
+
+// An EC2 Fleet of type request per request: every instance it launched is reported
+// (also those its own member list leaves out), and returning them all terminates
+// them and deletes the emptied fleet.
+TEST_F(HfConformanceTest, Ec2FleetRequestCompletesAndIsReturned) {
+  HfSandbox& sb = NewSandbox();
+  StatusBook book;
+  std::string req;
+  json q = Acquire(sb, book, "Fleet-Request", 3, &req);
+  ASSERT_TRUE(q.is_object());
+  EXPECT_EQ(Str(q, "status"), "complete");
+  ASSERT_EQ(q["machines"].size(), 3u) << q.dump();
+  EXPECT_EQ(InstanceIds(cloud_->AllInstances()), MachineIds(q))
+      << "[every fleet instance reported: no orphans]";
+  ConfirmSticky(sb, {req}, book, 1);
+
+  const std::string ret = ReturnMachines(sb, Refs(q));
+  ASSERT_FALSE(ret.empty());
+  auto final = PollUntilTerminal(sb, {ret}, book);
+  EXPECT_EQ(Str(final[ret], "status"), "complete");
+  for (const Instance& i : cloud_->AllInstances()) {
+    EXPECT_EQ(i.state, "terminated") << "[returned fleet instances are terminated] "
+                                     << i.instance_id;
+  }
+  for (const Fleet& f : cloud_->ec2().DescribeFleets({})) {
+    EXPECT_EQ(f.state.rfind("deleted", 0), 0u) << "[an emptied fleet is deleted] " << f.state;
   }
 }
 
@@ -1065,7 +1093,7 @@ class HfEnvironmentTest : public HfConformanceTest {
     HfCallResult t = sb.Call(kGetAvailableTemplates, "{}");
     EXPECT_EQ(CheckWireBasics(t), "") << t.Describe();
     EXPECT_EQ(t.exit_code, 0) << t.Describe();
-    EXPECT_EQ(t.doc.value("templates", json::array()).size(), 5u) << t.Describe();
+    EXPECT_EQ(t.doc.value("templates", json::array()).size(), 6u) << t.Describe();
     StatusBook book;
     std::string req;
     json q = Acquire(sb, book, "OnDemand-Micro", 1, &req);

@@ -202,17 +202,14 @@ ProviderInfo AwsProvider::Info() const {
 }
 
 std::string AwsProvider::CannotLaunch(const Template& t) const {
-  if (t.provider_api == ProviderApi::kRunInstances || t.provider_api == ProviderApi::kAsg ||
-      t.provider_api == ProviderApi::kSpotFleet) {
-    return "";
+  switch (t.provider_api) {
+    case ProviderApi::kRunInstances:
+    case ProviderApi::kEc2Fleet:
+    case ProviderApi::kSpotFleet:
+    case ProviderApi::kAsg:
+      return "";
   }
-  if (t.provider_api == ProviderApi::kEc2Fleet &&
-      t.fleet_type.value_or(FleetType::kInstant) == FleetType::kInstant) {
-    return "";
-  }
-  return std::string(ProviderApiName(t.provider_api)) +
-         (t.fleet_type ? " " + std::string(FleetTypeName(*t.fleet_type)) : "") +
-         " is not supported yet (supported: RunInstances, EC2Fleet instant, SpotFleet, ASG)";
+  return std::string(ProviderApiName(t.provider_api)) + " is not supported";
 }
 
 LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
@@ -276,8 +273,8 @@ LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
     plan.body = {{"params", Ec2Client::BuildRunInstances(r).ToJson()}};
     return plan;
   }
-  if (t.provider_api == ProviderApi::kEc2Fleet &&
-      t.fleet_type.value_or(FleetType::kInstant) == FleetType::kInstant) {
+  if (t.provider_api == ProviderApi::kEc2Fleet) {
+    const FleetType fleet_type = t.fleet_type.value_or(FleetType::kInstant);
     if (t.vm_types.empty()) TemplateError(t, "vmTypes", "is required for an EC2 Fleet");
     // EC2 Fleet launches from a launch template: orb makes one per request, named
     // after it, so that a replay finds the same one.
@@ -296,7 +293,11 @@ LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
     lt.tags = tags;
     CreateFleetRequest f;
     f.client_token = order.client_token;
-    f.type = "instant";
+    f.type = std::string(FleetTypeName(fleet_type));
+    if (fleet_type != FleetType::kInstant) {
+      // orb chooses which instances go when the target is lowered on a return.
+      f.excess_capacity_termination_policy = "no-termination";
+    }
     FleetLaunchTemplateConfig config;
     config.launch_template.name = lt_name;
     config.launch_template.version = "$Latest";
@@ -322,7 +323,9 @@ LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
     }
     f.tag_specifications = {{"fleet", tags}};
     plan.api = "CreateFleet";
-    plan.body = {{"launch_template_name", lt_name},
+    plan.adoptable = fleet_type == FleetType::kInstant;  // others keep launching
+    plan.body = {{"fleet_type", std::string(FleetTypeName(fleet_type))},
+                 {"launch_template_name", lt_name},
                  {"launch_template", Ec2Client::BuildCreateLaunchTemplate(lt).ToJson()},
                  {"fleet", Ec2Client::BuildCreateFleet(f).ToJson()}};
     return plan;
@@ -471,6 +474,11 @@ LaunchResult AwsProvider::Launch(const LaunchPlan& plan) {
     }
     CreateFleetResult r = impl_->ec2->CreateFleet(QueryParams::FromJson(plan.body.at("fleet")));
     result.cloud_host_id = r.fleet_id;
+    if (plan.body.value("fleet_type", "instant") != "instant") {
+      // A request or maintain fleet launches as it goes: status calls ask it.
+      result.settled = false;
+      return result;
+    }
     for (const FleetInstances& pool : r.instances) {
       for (const std::string& id : pool.instance_ids) {
         CloudMachine m;
@@ -583,6 +591,27 @@ TerminateOutcome AwsProvider::Terminate(const std::vector<std::string>& machine_
   return outcome;
 }
 
+namespace {
+
+// Adds to `state` the instances carrying `request_id`'s tag that the group's own
+// member list left out (an answer can lag or be bounded; an emulator may list one
+// instance per pool): a machine the cloud launched for the request is never left
+// untracked.
+void AddTaggedMembers(AwsProvider& provider, const std::string& group_id,
+                      const std::string& request_id, GroupState& state) {
+  if (request_id.empty()) return;
+  std::set<std::string> known;
+  for (const CloudMachine& m : state.machines) known.insert(m.machine_id);
+  for (CloudMachine& m : provider.FindByRequest(request_id)) {
+    if (known.insert(m.machine_id).second && !IsFinalMachineState(m.state)) {
+      m.cloud_host_id = group_id;
+      state.machines.push_back(std::move(m));
+    }
+  }
+}
+
+}  // namespace
+
 GroupState AwsProvider::DescribeGroup(const std::string& group_id) {
   impl_->Ready();
   GroupState state;
@@ -602,6 +631,7 @@ GroupState AwsProvider::DescribeGroup(const std::string& group_id) {
       m.cloud_host_id = group_id;
       state.machines.push_back(std::move(m));
     }
+    AddTaggedMembers(*this, group_id, TagValue(r.tags, kRequestIdTag), state);
     state.settled = r.activity_status == "fulfilled" || r.state == "failed" ||
                     r.state.rfind("cancelled", 0) == 0 ||
                     r.fulfilled_capacity >= r.target_capacity;
@@ -610,8 +640,32 @@ GroupState AwsProvider::DescribeGroup(const std::string& group_id) {
     }
     return state;
   }
+  if (group_id.rfind("fleet-", 0) == 0) {
+    std::vector<Fleet> fleets = impl_->ec2->DescribeFleets({group_id});
+    if (fleets.empty() || fleets.front().type == "instant") {
+      state.settled = true;  // an instant fleet settles at launch
+      return state;
+    }
+    const Fleet& f = fleets.front();
+    std::vector<std::string> ids;
+    for (const FleetInstance& i : impl_->ec2->DescribeFleetInstances(group_id)) {
+      ids.push_back(i.instance_id);
+    }
+    for (CloudMachine& m : Describe(ids)) {
+      m.cloud_host_id = group_id;
+      state.machines.push_back(std::move(m));
+    }
+    AddTaggedMembers(*this, group_id, TagValue(f.tags, kRequestIdTag), state);
+    state.settled = f.activity_status == "fulfilled" || f.state == "failed" ||
+                    f.state.rfind("deleted", 0) == 0 ||
+                    f.fulfilled_capacity >= f.target_capacity.total;
+    if (f.activity_status == "error") {
+      state.message = "EC2 Fleet " + group_id + " reports errors (see its history)";
+    }
+    return state;
+  }
   if (group_id.rfind(kAsgPrefix, 0) != 0) {
-    state.settled = true;  // an instant fleet settles at launch
+    state.settled = true;
     return state;
   }
   const std::string name = group_id.substr(kAsgPrefix.size());
@@ -674,6 +728,40 @@ TerminateOutcome AwsProvider::ReleaseFromGroup(const std::string& group_id,
         if (lt.name != "orb-") impl_->ec2->DeleteLaunchTemplate(lt);
       } catch (const Error& e) {
         spdlog::warn("could not cancel Spot Fleet request {}: {}", group_id, e.what());
+      }
+    }
+    return outcome;
+  }
+  if (group_id.rfind("fleet-", 0) == 0) {
+    std::vector<Fleet> fleets = impl_->ec2->DescribeFleets({group_id});
+    if (fleets.empty() || fleets.front().type == "instant") return Terminate(machine_ids);
+    const Fleet& f = fleets.front();
+    if (f.type == "maintain" && f.state.rfind("deleted", 0) != 0) {
+      // Lower the target first, so the fleet does not replace what goes.
+      ModifyFleetRequest m;
+      m.fleet_id = group_id;
+      TargetCapacitySpec target = f.target_capacity;
+      target.total = std::max(0, target.total - static_cast<int>(machine_ids.size()));
+      if (target.on_demand) target.on_demand = std::min(*target.on_demand, target.total);
+      if (target.spot) target.spot = std::max(0, target.total - target.on_demand.value_or(0));
+      m.target_capacity = target;
+      m.excess_capacity_termination_policy = "no-termination";
+      impl_->ec2->ModifyFleet(m);
+    }
+    TerminateOutcome outcome = Terminate(machine_ids);
+    std::set<std::string> going(machine_ids.begin(), machine_ids.end());
+    bool empty = true;
+    for (const FleetInstance& i : impl_->ec2->DescribeFleetInstances(group_id)) {
+      if (!going.count(i.instance_id)) empty = false;
+    }
+    if (empty) {
+      try {
+        impl_->ec2->DeleteFleets({group_id}, /*terminate_instances=*/false);
+        LaunchTemplateSpec lt;
+        lt.name = "orb-" + TagValue(f.tags, kRequestIdTag);
+        if (lt.name != "orb-") impl_->ec2->DeleteLaunchTemplate(lt);
+      } catch (const Error& e) {
+        spdlog::warn("could not delete EC2 Fleet {}: {}", group_id, e.what());
       }
     }
     return outcome;

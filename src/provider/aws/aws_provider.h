@@ -20,9 +20,9 @@ struct AwsProviderOptions {
   std::string machine_name = "private_dns";
 };
 
-// The AWS provider: EC2 RunInstances, EC2 Fleet `instant`, Spot Fleet and Auto
-// Scaling group launches (other provisioning APIs are refused with a clear message), batched
-// describes and terminates, and health checks through STS and EC2.
+// The AWS provider: EC2 RunInstances, EC2 Fleet (instant, request, maintain), Spot
+// Fleet and Auto Scaling group launches, batched describes and terminates, and health
+// checks through STS and EC2.
 class AwsProvider : public Provider {
  public:
   explicit AwsProvider(AwsProviderOptions options);
