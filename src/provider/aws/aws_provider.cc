@@ -104,6 +104,17 @@ std::string Ec2AllocationStrategy(const std::string& written, bool spot) {
   return written;
 }
 
+// Creates the launch template of a stored plan (`params`; null = the template's own
+// is used). A replay after a crash finds the one made the first time.
+void EnsureLaunchTemplate(Ec2Client& ec2, const json& params) {
+  if (params.is_null()) return;
+  try {
+    ec2.CreateLaunchTemplate(QueryParams::FromJson(params));
+  } catch (const AwsError& e) {
+    if (e.aws_code() != "InvalidLaunchTemplateName.AlreadyExistsException") throw;
+  }
+}
+
 // Spot Fleet's spelling of an allocation strategy written in any casing.
 std::string SpotFleetAllocationStrategy(const std::string& written) {
   const std::string f = FoldName(written);
@@ -245,6 +256,40 @@ LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
 
   LaunchPlan plan;
   plan.request_id = order.request_id;
+  // The launch template a fleet or group of this request launches from.
+  auto launch_template_for = [&](const std::string& name) {
+    CreateLaunchTemplateRequest lt;
+    lt.client_token = order.client_token;
+    lt.launch_template_name = name;
+    lt.data.image_id = image;
+    lt.data.key_name = t.key_name;
+    lt.data.security_group_ids = t.security_group_ids;
+    lt.data.user_data = user_data;
+    lt.data.iam_instance_profile_arn = profile_arn;
+    lt.data.iam_instance_profile_name = profile_name;
+    lt.data.block_device_mappings = RootVolume(t, *impl_->ec2, image);
+    lt.data.tag_specifications = {{"instance", tags}, {"volume", tags}};
+    lt.tags = tags;
+    return lt;
+  };
+  // The capacity pools of a fleet: every instance type (with its weight) in every
+  // subnet; with `priced`, the template's maximum spot price on each.
+  auto pools = [&](bool priced) {
+    std::vector<FleetOverride> out;
+    std::vector<std::string> subnets = t.subnet_ids;
+    if (subnets.empty()) subnets.push_back("");
+    for (const auto& [type, weight] : t.vm_types) {
+      for (const std::string& subnet : subnets) {
+        FleetOverride o;
+        o.instance_type = type;
+        o.subnet_id = subnet;
+        o.weighted_capacity = weight;
+        if (priced && t.max_spot_price) o.max_price = fmt::format("{}", *t.max_spot_price);
+        out.push_back(o);
+      }
+    }
+    return out;
+  };
   if (t.provider_api == ProviderApi::kRunInstances) {
     if (t.vm_types.empty() && !launch_template) TemplateError(t, "vmType", "is required");
     RunInstancesRequest r;
@@ -279,18 +324,7 @@ LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
     // EC2 Fleet launches from a launch template: orb makes one per request, named
     // after it, so that a replay finds the same one.
     const std::string lt_name = "orb-" + order.request_id;
-    CreateLaunchTemplateRequest lt;
-    lt.client_token = order.client_token;
-    lt.launch_template_name = lt_name;
-    lt.data.image_id = image;
-    lt.data.key_name = t.key_name;
-    lt.data.security_group_ids = t.security_group_ids;
-    lt.data.user_data = user_data;
-    lt.data.iam_instance_profile_arn = profile_arn;
-    lt.data.iam_instance_profile_name = profile_name;
-    lt.data.block_device_mappings = RootVolume(t, *impl_->ec2, image);
-    lt.data.tag_specifications = {{"instance", tags}, {"volume", tags}};
-    lt.tags = tags;
+    CreateLaunchTemplateRequest lt = launch_template_for(lt_name);
     CreateFleetRequest f;
     f.client_token = order.client_token;
     f.type = std::string(FleetTypeName(fleet_type));
@@ -301,18 +335,7 @@ LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
     FleetLaunchTemplateConfig config;
     config.launch_template.name = lt_name;
     config.launch_template.version = "$Latest";
-    std::vector<std::string> subnets = t.subnet_ids;
-    if (subnets.empty()) subnets.push_back("");
-    for (const auto& [type, weight] : t.vm_types) {
-      for (const std::string& subnet : subnets) {
-        FleetOverride o;
-        o.instance_type = type;
-        o.subnet_id = subnet;
-        o.weighted_capacity = weight;
-        if (spot && t.max_spot_price) o.max_price = fmt::format("{}", *t.max_spot_price);
-        config.overrides.push_back(o);
-      }
-    }
+    config.overrides = pools(spot.has_value());
     f.launch_template_configs = {config};
     f.target_capacity.total = order.units;
     f.target_capacity.default_target_capacity_type = spot ? "spot" : "on-demand";
@@ -333,18 +356,7 @@ LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
   if (t.provider_api == ProviderApi::kSpotFleet) {
     if (t.vm_types.empty()) TemplateError(t, "vmTypes", "is required for a Spot Fleet");
     const std::string name = "orb-" + order.request_id;
-    CreateLaunchTemplateRequest lt;
-    lt.client_token = order.client_token;
-    lt.launch_template_name = name;
-    lt.data.image_id = image;
-    lt.data.key_name = t.key_name;
-    lt.data.security_group_ids = t.security_group_ids;
-    lt.data.user_data = user_data;
-    lt.data.iam_instance_profile_arn = profile_arn;
-    lt.data.iam_instance_profile_name = profile_name;
-    lt.data.block_device_mappings = RootVolume(t, *impl_->ec2, image);
-    lt.data.tag_specifications = {{"instance", tags}, {"volume", tags}};
-    lt.tags = tags;
+    CreateLaunchTemplateRequest lt = launch_template_for(name);
     SpotFleetRequestConfig f;
     f.client_token = order.client_token;
     f.iam_fleet_role = FleetRoleArn(t.fleet_role, t.fleet_role.rfind("arn:", 0) == 0
@@ -356,18 +368,7 @@ LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
     FleetLaunchTemplateConfig config;
     config.launch_template.name = name;
     config.launch_template.version = "$Latest";
-    std::vector<std::string> subnets = t.subnet_ids;
-    if (subnets.empty()) subnets.push_back("");
-    for (const auto& [type, weight] : t.vm_types) {
-      for (const std::string& subnet : subnets) {
-        FleetOverride o;
-        o.instance_type = type;
-        o.subnet_id = subnet;
-        o.weighted_capacity = weight;
-        if (t.max_spot_price) o.max_price = fmt::format("{}", *t.max_spot_price);
-        config.overrides.push_back(o);
-      }
-    }
+    config.overrides = pools(true);
     f.launch_template_configs = {config};
     f.target_capacity = order.units;
     if (t.percent_on_demand && *t.percent_on_demand > 0) {
@@ -399,19 +400,10 @@ LaunchPlan AwsProvider::PlanLaunch(const LaunchOrder& order) {
     if (launch_template) {
       lt_spec = *launch_template;
     } else {
-      CreateLaunchTemplateRequest lt;
-      lt.client_token = order.client_token;
-      lt.launch_template_name = name;
-      lt.data.image_id = image;
+      CreateLaunchTemplateRequest lt = launch_template_for(name);
       if (t.vm_types.size() == 1) lt.data.instance_type = t.vm_types.front().first;
-      lt.data.key_name = t.key_name;
-      lt.data.security_group_ids = t.security_group_ids;
-      lt.data.user_data = user_data;
-      lt.data.iam_instance_profile_arn = profile_arn;
-      lt.data.iam_instance_profile_name = profile_name;
-      lt.data.block_device_mappings = RootVolume(t, *impl_->ec2, image);
+      // The group tags its instances itself (PropagateAtLaunch).
       lt.data.tag_specifications = {{"volume", tags}};
-      lt.tags = tags;
       lt_params = Ec2Client::BuildCreateLaunchTemplate(lt).ToJson();
       lt_spec.name = name;
       lt_spec.version = "$Latest";
@@ -466,12 +458,7 @@ LaunchResult AwsProvider::Launch(const LaunchPlan& plan) {
     return result;
   }
   if (plan.api == "CreateFleet") {
-    try {
-      impl_->ec2->CreateLaunchTemplate(QueryParams::FromJson(plan.body.at("launch_template")));
-    } catch (const AwsError& e) {
-      // A replay after a crash finds the launch template made the first time.
-      if (e.aws_code() != "InvalidLaunchTemplateName.AlreadyExistsException") throw;
-    }
+    EnsureLaunchTemplate(*impl_->ec2, plan.body.at("launch_template"));
     CreateFleetResult r = impl_->ec2->CreateFleet(QueryParams::FromJson(plan.body.at("fleet")));
     result.cloud_host_id = r.fleet_id;
     if (plan.body.value("fleet_type", "instant") != "instant") {
@@ -523,11 +510,7 @@ LaunchResult AwsProvider::Launch(const LaunchPlan& plan) {
     return result;
   }
   if (plan.api == "RequestSpotFleet") {
-    try {
-      impl_->ec2->CreateLaunchTemplate(QueryParams::FromJson(plan.body.at("launch_template")));
-    } catch (const AwsError& e) {
-      if (e.aws_code() != "InvalidLaunchTemplateName.AlreadyExistsException") throw;
-    }
+    EnsureLaunchTemplate(*impl_->ec2, plan.body.at("launch_template"));
     // The ClientToken makes a replay answer the same Spot Fleet request.
     result.cloud_host_id =
         impl_->ec2->RequestSpotFleet(QueryParams::FromJson(plan.body.at("fleet")));
@@ -536,13 +519,7 @@ LaunchResult AwsProvider::Launch(const LaunchPlan& plan) {
   }
   if (plan.api == "CreateAutoScalingGroup") {
     const std::string name = plan.body.at("group_name").get<std::string>();
-    if (!plan.body.at("launch_template").is_null()) {
-      try {
-        impl_->ec2->CreateLaunchTemplate(QueryParams::FromJson(plan.body.at("launch_template")));
-      } catch (const AwsError& e) {
-        if (e.aws_code() != "InvalidLaunchTemplateName.AlreadyExistsException") throw;
-      }
-    }
+    EnsureLaunchTemplate(*impl_->ec2, plan.body.at("launch_template"));
     try {
       impl_->asg->CreateAutoScalingGroup(QueryParams::FromJson(plan.body.at("group")));
     } catch (const AwsError& e) {
