@@ -419,6 +419,33 @@ class HfConformanceTest : public ::testing::Test {
     return final.count(id) ? final[id] : json();
   }
 
+  // A cloud group's cycle: acquires 3 units of `template_id` (complete, every
+  // instance the cloud launched reported), runs `between` with the request id,
+  // returns every machine and checks each instance is terminated
+  // (`terminated_rule` names that rule in failures).
+  void AcquireAndReturnThree(HfSandbox& sb, const std::string& template_id,
+                             const std::string& terminated_rule,
+                             const std::function<void(const std::string&)>& between = {}) {
+    StatusBook book;
+    std::string req;
+    json q = Acquire(sb, book, template_id, 3, &req);
+    ASSERT_TRUE(q.is_object());
+    EXPECT_EQ(Str(q, "status"), "complete");
+    ASSERT_EQ(q["machines"].size(), 3u) << q.dump();
+    EXPECT_EQ(InstanceIds(cloud_->AllInstances()), MachineIds(q))
+        << "[every instance the cloud launched is reported: no orphans]";
+    if (between) between(req);
+    ConfirmSticky(sb, {req}, book, 1);
+
+    const std::string ret = ReturnMachines(sb, Refs(q));
+    ASSERT_FALSE(ret.empty());
+    auto final = PollUntilTerminal(sb, {ret}, book);
+    EXPECT_EQ(Str(final[ret], "status"), "complete");
+    for (const Instance& i : cloud_->AllInstances()) {
+      EXPECT_EQ(i.state, "terminated") << "[" << terminated_rule << "] " << i.instance_id;
+    }
+  }
+
   // The getReturnRequests hosts of `r` as "name|machineId" -> gracePeriod.
   std::map<std::string, json> ReturnCandidates(const HfCallResult& r) {
     std::map<std::string, json> out;
@@ -680,24 +707,8 @@ TEST_F(HfConformanceTest, Ec2FleetInstantCompletesAndIsReturned) {
 // them and deletes the emptied fleet.
 TEST_F(HfConformanceTest, Ec2FleetRequestCompletesAndIsReturned) {
   HfSandbox& sb = NewSandbox();
-  StatusBook book;
-  std::string req;
-  json q = Acquire(sb, book, "Fleet-Request", 3, &req);
-  ASSERT_TRUE(q.is_object());
-  EXPECT_EQ(Str(q, "status"), "complete");
-  ASSERT_EQ(q["machines"].size(), 3u) << q.dump();
-  EXPECT_EQ(InstanceIds(cloud_->AllInstances()), MachineIds(q))
-      << "[every fleet instance reported: no orphans]";
-  ConfirmSticky(sb, {req}, book, 1);
-
-  const std::string ret = ReturnMachines(sb, Refs(q));
-  ASSERT_FALSE(ret.empty());
-  auto final = PollUntilTerminal(sb, {ret}, book);
-  EXPECT_EQ(Str(final[ret], "status"), "complete");
-  for (const Instance& i : cloud_->AllInstances()) {
-    EXPECT_EQ(i.state, "terminated") << "[returned fleet instances are terminated] "
-                                     << i.instance_id;
-  }
+  AcquireAndReturnThree(sb, "Fleet-Request", "returned fleet instances are terminated");
+  if (HasFatalFailure()) return;
   for (const Fleet& f : cloud_->ec2().DescribeFleets({})) {
     EXPECT_EQ(f.state.rfind("deleted", 0), 0u) << "[an emptied fleet is deleted] " << f.state;
   }
@@ -708,24 +719,9 @@ TEST_F(HfConformanceTest, Ec2FleetRequestCompletesAndIsReturned) {
 // terminates them and cancels the emptied fleet.
 TEST_F(HfConformanceTest, SpotFleetCompletesAndIsReturned) {
   HfSandbox& sb = NewSandbox();
-  StatusBook book;
-  std::string req;
-  json q = Acquire(sb, book, "SpotFleet-Maintain", 3, &req);
-  ASSERT_TRUE(q.is_object());
-  EXPECT_EQ(Str(q, "status"), "complete");
-  ASSERT_EQ(q["machines"].size(), 3u) << q.dump();
-  EXPECT_EQ(InstanceIds(cloud_->AllInstances()), MachineIds(q))
-      << "[every fleet instance reported: no orphans]";
-  ConfirmSticky(sb, {req}, book, 1);
-
-  const std::string ret = ReturnMachines(sb, Refs(q));
-  ASSERT_FALSE(ret.empty());
-  auto final = PollUntilTerminal(sb, {ret}, book);
-  EXPECT_EQ(Str(final[ret], "status"), "complete");
-  for (const Instance& i : cloud_->AllInstances()) {
-    EXPECT_EQ(i.state, "terminated") << "[returned fleet instances are terminated, not replaced] "
-                                     << i.instance_id;
-  }
+  AcquireAndReturnThree(sb, "SpotFleet-Maintain",
+                        "returned fleet instances are terminated, not replaced");
+  if (HasFatalFailure()) return;
   for (const SpotFleetRequest& r : cloud_->ec2().DescribeSpotFleetRequests({})) {
     EXPECT_EQ(r.state.rfind("cancelled", 0), 0u) << "[an emptied fleet is cancelled] " << r.state;
     EXPECT_EQ(r.target_capacity, 0) << "[the target was lowered before terminating]";
@@ -737,27 +733,14 @@ TEST_F(HfConformanceTest, SpotFleetCompletesAndIsReturned) {
 // emptied group.
 TEST_F(HfConformanceTest, AutoScalingGroupCompletesAndIsReturned) {
   HfSandbox& sb = NewSandbox();
-  StatusBook book;
-  std::string req;
-  json q = Acquire(sb, book, "Asg-Small", 3, &req);
-  ASSERT_TRUE(q.is_object());
-  EXPECT_EQ(Str(q, "status"), "complete");
-  ASSERT_EQ(q["machines"].size(), 3u) << q.dump();
-  EXPECT_EQ(InstanceIds(cloud_->AllInstances()), MachineIds(q))
-      << "[every group member reported: no orphans]";
-  EXPECT_EQ(cloud_->InstancesOfRequest(req).size(), 3u)
-      << "[group members carry the tag orb:request-id]";
-  EXPECT_EQ(cloud_->AutoScalingGroupNames(), std::vector<std::string>{"orb-" + req});
-  ConfirmSticky(sb, {req}, book, 1);
-
-  const std::string ret = ReturnMachines(sb, Refs(q));
-  ASSERT_FALSE(ret.empty());
-  auto final = PollUntilTerminal(sb, {ret}, book);
-  EXPECT_EQ(Str(final[ret], "status"), "complete");
-  for (const Instance& i : cloud_->AllInstances()) {
-    EXPECT_EQ(i.state, "terminated") << "[returned group members are terminated, not replaced] "
-                                     << i.instance_id;
-  }
+  AcquireAndReturnThree(sb, "Asg-Small", "returned group members are terminated, not replaced",
+                        [&](const std::string& req) {
+                          EXPECT_EQ(cloud_->InstancesOfRequest(req).size(), 3u)
+                              << "[group members carry the tag orb:request-id]";
+                          EXPECT_EQ(cloud_->AutoScalingGroupNames(),
+                                    std::vector<std::string>{"orb-" + req});
+                        });
+  if (HasFatalFailure()) return;
   EXPECT_TRUE(cloud_->AutoScalingGroupNames().empty()) << "[an emptied group is deleted]";
 }
 
