@@ -85,6 +85,16 @@ CREATE INDEX machines_active ON machines (created_at)
 
 CREATE TABLE store_health (checked_at INTEGER NOT NULL);
 )sql"},
+    {2, R"sql(
+CREATE TABLE pool_failures (
+  provider_name TEXT    NOT NULL,
+  pool          TEXT    NOT NULL,
+  kind          TEXT    NOT NULL,
+  reason        TEXT    NOT NULL,
+  until         INTEGER NOT NULL,
+  PRIMARY KEY (provider_name, pool)
+);
+)sql"},
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -631,6 +641,45 @@ std::vector<Machine> SqliteStore::ListMachines(const MachineQuery& query) {
   });
 }
 
+void SqliteStore::RecordPoolFailure(const PoolFailure& failure) {
+  Guard("remember failed pool " + failure.pool, [&] {
+    SQLite::Statement expire(*db_, "DELETE FROM pool_failures WHERE until <= ?1");
+    expire.bind(1, static_cast<std::int64_t>(std::time(nullptr)));
+    expire.exec();
+    SQLite::Statement stmt(*db_,
+                           "INSERT OR REPLACE INTO pool_failures "
+                           "(provider_name, pool, kind, reason, until) VALUES (?1, ?2, ?3, ?4, ?5)");
+    BindText(stmt, 1, failure.provider_name);
+    BindText(stmt, 2, failure.pool);
+    BindText(stmt, 3, failure.kind);
+    BindText(stmt, 4, failure.reason);
+    stmt.bind(5, static_cast<std::int64_t>(failure.until));
+    stmt.exec();
+  });
+}
+
+std::vector<PoolFailure> SqliteStore::ListPoolFailures(std::string_view provider_name,
+                                                       EpochSeconds now) {
+  return Guard("list failed pools", [&] {
+    SQLite::Statement stmt(*db_,
+                           "SELECT provider_name, pool, kind, reason, until FROM pool_failures "
+                           "WHERE provider_name = ?1 AND until > ?2 ORDER BY until, pool");
+    BindText(stmt, 1, provider_name);
+    stmt.bind(2, static_cast<std::int64_t>(now));
+    std::vector<PoolFailure> out;
+    while (stmt.executeStep()) {
+      PoolFailure f;
+      f.provider_name = stmt.getColumn(0).getString();
+      f.pool = stmt.getColumn(1).getString();
+      f.kind = stmt.getColumn(2).getString();
+      f.reason = stmt.getColumn(3).getString();
+      f.until = stmt.getColumn(4).getInt64();
+      out.push_back(std::move(f));
+    }
+    return out;
+  });
+}
+
 StoreInfo SqliteStore::Info() {
   return Guard("describe the store", [&] {
     StoreInfo info;
@@ -639,6 +688,8 @@ StoreInfo SqliteStore::Info() {
     info.schema_version = UserVersion();
     info.counts["requests"] = db_->execAndGet("SELECT count(*) FROM requests").getInt64();
     info.counts["machines"] = db_->execAndGet("SELECT count(*) FROM machines").getInt64();
+    info.counts["pool_failures"] =
+        db_->execAndGet("SELECT count(*) FROM pool_failures").getInt64();
     return info;
   });
 }

@@ -74,6 +74,13 @@ class SqliteStore : public Store {
   // See Store::ListMachines.
   std::vector<Machine> ListMachines(const MachineQuery& query) override;
 
+  // See Store::RecordPoolFailure. Also forgets expired failures.
+  void RecordPoolFailure(const PoolFailure& failure) override;
+
+  // See Store::ListPoolFailures.
+  std::vector<PoolFailure> ListPoolFailures(std::string_view provider_name,
+                                            EpochSeconds now) override;
+
   // Strategy "sqlite", location = the file path, the schema version and the row
   // counts of "requests" and "machines".
   StoreInfo Info() override;

@@ -1095,5 +1095,49 @@ TEST(SqliteStoreTest, UncommittedWriteOfAKilledProcessVanishesAndFreesTheLock) {
   EXPECT_TRUE(store.GetRequest("req-next").has_value());
 }
 
+TEST(SqliteStoreTest, PoolFailuresAreRememberedPerProviderUntilTheyExpire) {
+  TempDir dir;
+  SqliteStore store(dir.File("orb.db"), 1000);
+  const EpochSeconds now = NowSeconds();
+  store.RecordPoolFailure({"east", "c5.large|subnet-1|spot", "capacity", "ICE", now + 180});
+  store.RecordPoolFailure({"east", "m5.large|subnet-1|spot", "price", "too low", now + 60});
+  store.RecordPoolFailure({"west", "c5.large|subnet-9|spot", "quota", "limit", now + 180});
+  std::vector<PoolFailure> east = store.ListPoolFailures("east", now);
+  ASSERT_EQ(east.size(), 2u);
+  EXPECT_EQ(east[0].pool, "m5.large|subnet-1|spot") << "oldest expiry first";
+  EXPECT_EQ(east[0].kind, "price");
+  EXPECT_EQ(east[1].reason, "ICE");
+  // Later, the shorter one has expired and is no longer steering launches.
+  std::vector<PoolFailure> later = store.ListPoolFailures("east", now + 100);
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].pool, "c5.large|subnet-1|spot");
+  EXPECT_TRUE(store.ListPoolFailures("east", now + 180).empty());
+  // A new failure of the same pool replaces the old record (a longer memory).
+  store.RecordPoolFailure({"east", "c5.large|subnet-1|spot", "capacity", "ICE again", now + 600});
+  later = store.ListPoolFailures("east", now + 300);
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].reason, "ICE again");
+  EXPECT_EQ(store.Info().counts["pool_failures"], 3);
+}
+
+TEST(SqliteStoreTest, VersionOneDatabaseIsMigratedKeepingItsData) {
+  TempDir dir;
+  const std::string path = dir.File("orb.db");
+  Request r = SampleRequest("req-1");
+  {
+    SqliteStore store(path, 1000);
+    store.InsertRequest(r);
+    // Undo the later steps, as a database written by the first release looks.
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+    raw.exec("DROP TABLE pool_failures");
+    raw.exec("PRAGMA user_version = 1");
+  }
+  SqliteStore store(path, 1000);
+  ExpectSameRequest(r, *store.GetRequest("req-1"));
+  EXPECT_EQ(store.Info().schema_version, SqliteStore::CurrentSchemaVersion());
+  store.RecordPoolFailure({"p", "t|s|ondemand", "capacity", "ICE", NowSeconds() + 60});
+  EXPECT_EQ(store.ListPoolFailures("p", NowSeconds()).size(), 1u);
+}
+
 }  // namespace
 }  // namespace orb

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/machine.h"
+#include "model/pool_failure.h"
 #include "model/request.h"
 
 namespace orb {
@@ -89,6 +90,15 @@ class Store {
 
   // Returns the machines matching `query`, newest first.
   virtual std::vector<Machine> ListMachines(const MachineQuery& query) = 0;
+
+  // Remembers that a capacity pool failed, replacing what was remembered about the
+  // same provider and pool.
+  virtual void RecordPoolFailure(const PoolFailure& failure) = 0;
+
+  // The pool failures of `provider_name` still remembered at `now` (until > now),
+  // oldest first. Expired ones are never returned.
+  virtual std::vector<PoolFailure> ListPoolFailures(std::string_view provider_name,
+                                                    EpochSeconds now) = 0;
 
   // Describes the store: strategy, location, schema version, row counts.
   virtual StoreInfo Info() = 0;
