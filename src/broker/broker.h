@@ -209,6 +209,22 @@ class Broker {
   // records the outcome; used by RequestMachines and to resume after a crash.
   void Launch(Request& request, bool adopt_first);
 
+  // Stores what one call of a multi-call launch made and the call that follows,
+  // together, so that the next call is durable before it is sent.
+  void RecordStep(Request& request, const LaunchResult& result, const LaunchPlan& next);
+
+  // Remembers the pools a launch call found failing, for request.failed_pool_ttl_sec.
+  void RememberFailedPools(const std::vector<FailedPool>& failed);
+
+  // Inserts the machines of `launched` not yet recorded as machines of `request`
+  // (inside the caller's transaction).
+  void InsertLaunched(Request& request, const std::vector<CloudMachine>& launched,
+                      const std::string& cloud_host_id);
+
+  // For a template whose launches are all-or-nothing: when the settled launch of
+  // `request` got fewer units than asked, terminates what it got and fails it.
+  void EnforceAllOrNothing(Request& request);
+
   // Records cloud machines as machines of `request`.
   void RecordLaunched(Request& request, const std::vector<CloudMachine>& launched,
                       bool settled, const std::string& cloud_host_id,

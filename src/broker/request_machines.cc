@@ -35,6 +35,26 @@ LaunchPlan StoredPlan(const Request& r) {
   return plan;
 }
 
+// A plan as stored in a request's provider_data.
+json StoredForm(const LaunchPlan& plan) {
+  return {{"api", plan.api}, {"body", plan.body}, {"adoptable", plan.adoptable}};
+}
+
+// Replaces the stored plan of `r` by `plan`.
+void StorePlan(Request& r, const LaunchPlan& plan) {
+  json data = json::parse(r.provider_data.empty() ? "{}" : r.provider_data, nullptr, false);
+  if (!data.is_object()) data = json::object();
+  data["plan"] = StoredForm(plan);
+  r.provider_data = data.dump();
+}
+
+// Capacity units `machines` count for in `templ`.
+int UnitsOf(const Template& templ, const std::vector<Machine>& machines) {
+  int units = 0;
+  for (const Machine& m : machines) units += m.weight > 0 ? m.weight : WeightOf(templ, m.instance_type);
+  return units;
+}
+
 bool IsRetryable(const Error& e) {
   if (const auto* aws = dynamic_cast<const AwsError*>(&e)) return aws->retryable();
   return false;
@@ -90,6 +110,11 @@ std::string Broker::RequestMachines(const std::string& template_id, int count,
   order.client_token = r.client_token;
   order.units = count;
   order.templ = templ;
+  for (const PoolFailure& f :
+       store().ListPoolFailures(r.provider_name, now)) {
+    order.avoid_pools.push_back(f.pool);
+  }
+  order.spot_fallback_after = config_.GetInt("request.spot_fallback_after");
   order.tags = {{"orb:managed-by", "orb"},
                 {"orb:broker-id", BrokerId()},
                 {"orb:request-id", r.request_id},
@@ -97,9 +122,7 @@ std::string Broker::RequestMachines(const std::string& template_id, int count,
   // Building the exact call may fail on the template (bad user-data path, API not
   // supported): then nothing is stored and nothing launched.
   const LaunchPlan plan = provider().PlanLaunch(order);
-  r.provider_data =
-      json{{"plan", {{"api", plan.api}, {"body", plan.body}, {"adoptable", plan.adoptable}}}}
-          .dump();
+  StorePlan(r, plan);
 
   // Invariant 1: the intent and the exact call with its token are durable before
   // the call that creates capacity is sent. The maxNumber check and the insert share
@@ -128,45 +151,141 @@ std::string Broker::RequestMachines(const std::string& template_id, int count,
 }
 
 void Broker::Launch(Request& r, bool adopt_first) {
-  const LaunchPlan plan = StoredPlan(r);
-  if (adopt_first && plan.adoptable) {
-    // A previous attempt may have reached the cloud before its process died:
-    // adopt what carries this request's tag rather than launching again.
-    std::vector<CloudMachine> found = provider().FindByRequest(r.request_id);
-    if (!found.empty()) {
-      spdlog::info("request {}: adopting {} machine(s) found by tag", r.request_id, found.size());
-      RecordLaunched(r, found, /*settled=*/true, found.front().cloud_host_id,
-                     "adopted after an interrupted launch");
-      return;
+  LaunchPlan plan = StoredPlan(r);
+  // A launch may take several calls (more instances than one call allows, or pools
+  // without capacity): each is stored before it is sent.
+  for (;;) {
+    LaunchResult result;
+    bool adopted = false;
+    if (adopt_first && plan.adoptable) {
+      // A previous attempt may have reached the cloud before its process died:
+      // adopt what carries this request's tag (and is not recorded yet) rather than
+      // launching again.
+      std::vector<CloudMachine> found;
+      for (CloudMachine& c : provider().FindByRequest(r.request_id)) {
+        if (!store().GetMachine(c.machine_id)) found.push_back(std::move(c));
+      }
+      if (!found.empty()) {
+        spdlog::info("request {}: adopting {} machine(s) found by tag", r.request_id,
+                     found.size());
+        result = provider().Adopt(plan, std::move(found));
+        if (result.message.empty()) result.message = "adopted after an interrupted launch";
+        adopted = true;
+      }
     }
-  }
-  LaunchResult result;
-  try {
-    result = provider().Launch(plan);
-  } catch (const Error& e) {
-    if (IsRetryable(e)) {
-      // The call may or may not have reached the cloud: the next status call
-      // replays it with the same token (or adopts what it made).
-      spdlog::warn("request {}: launch did not complete: {}", r.request_id, e.what());
-      r.message = std::string("launch not confirmed yet, will retry with the same token: ") +
-                  e.what();
-      r.updated_at = NowSeconds();
-      store().UpdateRequest(r);
-      return;
+    adopt_first = false;
+    if (!adopted) {
+      try {
+        result = provider().Launch(plan);
+      } catch (const Error& e) {
+        if (IsRetryable(e)) {
+          // The call may or may not have reached the cloud: the next status call
+          // replays it with the same token (or adopts what it made).
+          spdlog::warn("request {}: launch did not complete: {}", r.request_id, e.what());
+          r.message = std::string("launch not confirmed yet, will retry with the same token: ") +
+                      e.what();
+          r.updated_at = NowSeconds();
+          store().UpdateRequest(r);
+          return;
+        }
+        spdlog::error("request {}: launch refused: {}", r.request_id, e.what());
+        MachineQuery mine;
+        mine.request_id = r.request_id;
+        mine.limit = 1;
+        r.launch_state = LaunchState::kSettled;
+        if (store().ListMachines(mine).empty()) {
+          r.status = RequestStatus::kCompleteWithError;
+          r.message = e.what();
+        } else {
+          // Earlier calls launched machines: the request ends with those.
+          r.message = r.message.empty() ? e.what() : r.message + "; " + e.what();
+        }
+        r.updated_at = NowSeconds();
+        store().UpdateRequest(r);
+        return;
+      }
     }
-    spdlog::error("request {}: launch refused: {}", r.request_id, e.what());
-    r.launch_state = LaunchState::kSettled;
-    r.status = RequestStatus::kCompleteWithError;
-    r.message = e.what();
-    r.updated_at = NowSeconds();
-    store().UpdateRequest(r);
+    RememberFailedPools(result.failed_pools);
+    if (result.next) {
+      RecordStep(r, result, *result.next);
+      plan = *result.next;
+      continue;
+    }
+    RecordLaunched(r, result.machines, result.settled, result.cloud_host_id, result.message);
+    if (result.settled) EnforceAllOrNothing(r);
     return;
   }
-  RecordLaunched(r, result.machines, result.settled, result.cloud_host_id, result.message);
 }
 
-void Broker::RecordLaunched(Request& r, const std::vector<CloudMachine>& launched, bool settled,
-                            const std::string& cloud_host_id, const std::string& message) {
+void Broker::RememberFailedPools(const std::vector<FailedPool>& failed) {
+  const int ttl = config_.GetInt("request.failed_pool_ttl_sec");
+  if (failed.empty() || ttl <= 0) return;
+  const std::string provider_name = config_.Get("provider.name");
+  for (const FailedPool& f : failed) {
+    try {
+      store().RecordPoolFailure({provider_name, f.pool, f.kind, f.reason, NowSeconds() + ttl});
+    } catch (const Error& e) {
+      // Only a hint for later launches: never worth failing this one.
+      spdlog::warn("could not remember failed pool {}: {}", f.pool, e.what());
+    }
+  }
+}
+
+void Broker::RecordStep(Request& r, const LaunchResult& result, const LaunchPlan& next) {
+  store().Transaction([&] {
+    InsertLaunched(r, result.machines, result.cloud_host_id);
+    StorePlan(r, next);
+    r.launch_state = LaunchState::kIntent;  // the next call is not confirmed yet
+    r.message = result.message;
+    r.updated_at = NowSeconds();
+    store().UpdateRequest(r);
+  });
+  spdlog::info("request {}: {} machine(s) launched, another call follows{}", r.request_id,
+               result.machines.size(), result.message.empty() ? "" : " (" + result.message + ")");
+}
+
+void Broker::EnforceAllOrNothing(Request& r) {
+  Template templ;
+  try {
+    templ = GetTemplate(r.template_id);
+  } catch (const Error&) {
+    return;  // removed since: its policy is unknown, keep what was launched
+  }
+  if (!templ.all_or_nothing || r.status != RequestStatus::kRunning) return;
+  MachineQuery mine;
+  mine.request_id = r.request_id;
+  std::vector<Machine> machines = store().ListMachines(mine);
+  const int units = UnitsOf(templ, machines);
+  if (units >= r.requested_count || machines.empty()) return;
+  // Fewer than asked: the template wants all or nothing, so nothing it is.
+  spdlog::warn("request {}: only {} of {} unit(s) launched and template {} is all-or-nothing: "
+               "terminating them",
+               r.request_id, units, r.requested_count, templ.template_id);
+  TerminateOutcome outcome = TerminateMachines(machines);
+  store().Transaction([&] {
+    for (Machine& m : machines) {
+      std::optional<Machine> fresh = store().GetMachine(m.machine_id);
+      if (!fresh) continue;
+      fresh->state = MachineState::kShuttingDown;
+      fresh->acquire_result = MachineResult::kFail;
+      fresh->message = "terminated: the request could not get all it asked for";
+      fresh->updated_at = NowSeconds();
+      store().UpdateMachine(*fresh);
+    }
+    r.status = RequestStatus::kCompleteWithError;
+    r.message = "only " + std::to_string(units) + " of " + std::to_string(r.requested_count) +
+                " unit(s) could be launched and the template is all-or-nothing (capacityPolicy): "
+                "they were terminated" +
+                (r.message.empty() ? std::string() : " (" + r.message + ")") +
+                (outcome.message.empty() ? std::string() : "; " + outcome.message);
+    r.updated_at = NowSeconds();
+    store().UpdateRequest(r);
+  });
+}
+
+void Broker::InsertLaunched(Request& r, const std::vector<CloudMachine>& launched,
+                            const std::string& cloud_host_id) {
+  if (launched.empty()) return;
   Template templ;
   try {
     templ = GetTemplate(r.template_id);
@@ -174,28 +293,34 @@ void Broker::RecordLaunched(Request& r, const std::vector<CloudMachine>& launche
     templ.template_id = r.template_id;  // removed since: weights default to 1
   }
   const EpochSeconds now = NowSeconds();
+  for (const CloudMachine& c : launched) {
+    if (store().GetMachine(c.machine_id)) continue;  // already recorded
+    Machine m;
+    m.machine_id = c.machine_id;
+    m.name = c.name;
+    m.request_id = r.request_id;
+    m.template_id = r.template_id;
+    m.provider_name = r.provider_name;
+    m.instance_type = c.instance_type;
+    m.private_ip = c.private_ip;
+    m.public_ip = c.public_ip;
+    m.availability_zone = c.availability_zone;
+    m.price_type = c.price_type;
+    m.cloud_host_id = c.cloud_host_id.empty() ? cloud_host_id : c.cloud_host_id;
+    m.state = c.state;
+    m.weight = WeightOf(templ, c.instance_type);
+    m.launch_time = c.launch_time;
+    m.created_at = now;
+    m.updated_at = now;
+    store().InsertMachine(m);
+  }
+}
+
+void Broker::RecordLaunched(Request& r, const std::vector<CloudMachine>& launched, bool settled,
+                            const std::string& cloud_host_id, const std::string& message) {
+  const EpochSeconds now = NowSeconds();
   store().Transaction([&] {
-    for (const CloudMachine& c : launched) {
-      if (store().GetMachine(c.machine_id)) continue;  // already recorded
-      Machine m;
-      m.machine_id = c.machine_id;
-      m.name = c.name;
-      m.request_id = r.request_id;
-      m.template_id = r.template_id;
-      m.provider_name = r.provider_name;
-      m.instance_type = c.instance_type;
-      m.private_ip = c.private_ip;
-      m.public_ip = c.public_ip;
-      m.availability_zone = c.availability_zone;
-      m.price_type = c.price_type;
-      m.cloud_host_id = c.cloud_host_id.empty() ? cloud_host_id : c.cloud_host_id;
-      m.state = c.state;
-      m.weight = WeightOf(templ, c.instance_type);
-      m.launch_time = c.launch_time;
-      m.created_at = now;
-      m.updated_at = now;
-      store().InsertMachine(m);
-    }
+    InsertLaunched(r, launched, cloud_host_id);
     r.launch_state = settled ? LaunchState::kSettled : LaunchState::kSubmitted;
     r.message = message;  // replaces any "launch not confirmed yet" note
     if (!settled && !cloud_host_id.empty()) {

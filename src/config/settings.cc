@@ -125,6 +125,10 @@ std::vector<SettingSpec> BuildSettings() {
   add({.key = "aws.imds_timeout_ms", .type = T::kInt, .default_value = "1000",
        .env = {"ORB_AWS_IMDS_TIMEOUT_MS"}, .min = 50, .max = 60000,
        .description = "timeout of each instance-metadata call (instance-profile credentials)"});
+  add({.key = "aws.max_instances_per_call", .type = T::kInt, .default_value = "1000",
+       .env = {"ORB_AWS_MAX_INSTANCES_PER_CALL"}, .min = 1, .max = 1000,
+       .description = "most instances one RunInstances call asks for; larger requests are "
+                      "split into several calls (EC2 allows 1000)"});
   // Client-side rate limits per EC2 API family: AWS's default token buckets.
   const std::pair<const char*, const char*> rates[] = {
       {"run_instances", "5/2"},   {"terminate_instances", "100/5"}, {"mutating", "50/5"},
@@ -158,6 +162,14 @@ std::vector<SettingSpec> BuildSettings() {
        .env = {"ORB_LAUNCH_RETRY_SEC"}, .min = 1, .max = 3600,
        .description = "an interrupted launch is resumed by a status call once it is this old "
                       "(same call, same idempotency token)"});
+  add({.key = "request.failed_pool_ttl_sec", .type = T::kInt, .default_value = "180",
+       .env = {"ORB_FAILED_POOL_TTL_SEC"}, .min = 0, .max = 86400,
+       .description = "a capacity pool (instance type, subnet, price type) that failed for "
+                      "capacity, quota or price is tried last for this long (0 = forget at once)"});
+  add({.key = "request.spot_fallback_after", .type = T::kInt, .default_value = "0",
+       .env = {"ORB_SPOT_FALLBACK_AFTER"}, .min = 0, .max = 1000,
+       .description = "after this many spot pools failed within one request, RunInstances "
+                      "launches the rest on demand (0 = never buy on demand for a spot template)"});
   add({.key = "broker.id", .type = T::kString, .env = {"ORB_BROKER_ID"},
        .description = "stable id of this installation, tagged on every instance as "
                       "orb:broker-id (default: generated once into <work_dir>/broker-id)"});

@@ -190,6 +190,7 @@ class TemplateParser {
                     &t_.spot_fleet_request_expiry);
     ParseAbis();
     ParseString({"context"}, &t_.context);
+    ParseCapacityPolicy();
     CheckHeterogeneous();
     if (types_ok && CheckTypesPresent()) DeriveMissingAttributes();
     return t_;
@@ -455,6 +456,19 @@ class TemplateParser {
       return;
     }
     *out = v->get<std::string>();
+  }
+
+  // capacityPolicy: "best-effort" (default) or "all-or-nothing", in any casing.
+  void ParseCapacityPolicy() {
+    std::string key;
+    const Json* v = Get({"capacityPolicy", "capacity_policy"}, &key);
+    if (v == nullptr) return;
+    const std::string folded = v->is_string() ? FoldName(v->get<std::string>()) : "";
+    if (folded == "allornothing") {
+      t_.all_or_nothing = true;
+    } else if (folded != "besteffort") {
+      Bad(key, "must be \"best-effort\" or \"all-or-nothing\", got " + Show(*v));
+    }
   }
 
   // A string field that may also be written as a number (kept as written).

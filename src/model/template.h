@@ -82,6 +82,10 @@ struct Template {
   std::string spot_fleet_request_expiry;  // minutes or a timestamp, as written
   nlohmann::ordered_json abis_instance_requirements;  // null when absent
   std::string context;
+  // capacityPolicy "all-or-nothing": a request gets every unit it asks for or none
+  // (what a short launch got is terminated). Default "best-effort": a request keeps
+  // what the pools could give.
+  bool all_or_nothing = false;
 
   // Every key of the template object as written in the file (the provider's keys
   // are passed through to HostFactory unchanged).

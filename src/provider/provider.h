@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,6 +24,25 @@ struct LaunchOrder {
   int units = 0;
   Template templ;
   std::vector<std::pair<std::string, std::string>> tags;
+  // Capacity pools (see PoolKey) that failed recently: tried last, if at all.
+  std::vector<std::string> avoid_pools;
+  // For a spot template: after this many spot pools failed for capacity, quota or
+  // price, launch the rest on demand. 0 = never.
+  int spot_fallback_after = 0;
+};
+
+// The key that names a capacity pool in failure memory: "<instance type>|<subnet>|
+// <ondemand|spot>" (an empty subnet = the default one).
+inline std::string PoolKey(const std::string& instance_type, const std::string& subnet,
+                           bool spot) {
+  return instance_type + "|" + subnet + "|" + (spot ? "spot" : "ondemand");
+}
+
+// A capacity pool that could not launch during a call.
+struct FailedPool {
+  std::string pool;    // PoolKey
+  std::string kind;    // "capacity", "quota" or "price"
+  std::string reason;  // the cloud's error code and message
 };
 
 // The exact, replayable cloud call that launches a LaunchOrder. The broker stores
@@ -61,6 +81,11 @@ struct LaunchResult {
   std::string cloud_host_id;           // fleet / ASG id when the API creates one
   bool settled = false;                // true when no more machines will appear
   std::string message;                 // partial-failure reasons, for the user
+  std::vector<FailedPool> failed_pools;  // pools that failed (to avoid for a while)
+  // A further call the launch needs (more instances than one call allows, or the
+  // units a failed pool did not give, asked of the next pool). The broker stores it
+  // durably, then sends it with Launch.
+  std::optional<LaunchPlan> next;
 };
 
 // The state of a cloud group a launch created (an Auto Scaling group, a fleet that
@@ -130,6 +155,11 @@ class Provider {
 
   // Sends `plan`. Sending the same plan twice launches once (idempotency token).
   virtual LaunchResult Launch(const LaunchPlan& plan) = 0;
+
+  // What `plan` achieved when the machines it launched, `found`, were found by the
+  // request's tag rather than read from its answer (the process died in between):
+  // the machines, and the next call when more remain to be launched.
+  virtual LaunchResult Adopt(const LaunchPlan& plan, std::vector<CloudMachine> found) = 0;
 
   // The machines carrying `request_id`'s tag (to adopt them after a crash).
   virtual std::vector<CloudMachine> FindByRequest(const std::string& request_id) = 0;

@@ -54,6 +54,7 @@ AwsProviderOptions AwsOptionsFromConfig(const Config& config) {
   k.session_token = config.Get("aws.session_token");
   k.imds_timeout_ms = config.GetInt("aws.imds_timeout_ms");
   o.machine_name = config.Get("hostfactory.machine_name");
+  o.max_instances_per_call = static_cast<int>(config.GetInt("aws.max_instances_per_call"));
   return o;
 }
 

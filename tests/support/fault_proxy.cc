@@ -159,6 +159,7 @@ struct FaultProxy::Impl {
   mutable std::mutex mu;
   std::condition_variable cv;
   FaultPlan plan;
+  std::map<std::size_t, int> refusal_matches;  // calls each refusal of `plan` matched
   std::mt19937 rng;
   std::vector<SeenCall> seen;  // every call since the start
   size_t seen_from = 0;        // seen() reports calls from this index on (ClearSeen)
@@ -202,7 +203,10 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
     if (auto it = params.find("Version"); it != params.end() && it->second == "2016-11-15") {
       protocol = Protocol::kEc2Query;
     }
-    for (const auto& [name, value] : params) fingerprint += name + "=" + value + "\n";
+    for (const auto& [name, value] : params) {
+      fingerprint += name + "=" + value + "\n";
+      call.params.emplace_back(name, value);
+    }
   }
 
   // The fault for this call.
@@ -230,6 +234,26 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
     }
   };
   if (current.latency.count() > 0) std::this_thread::sleep_for(current.latency);
+
+  for (std::size_t i = 0; i < current.refusals.size(); ++i) {
+    const Refusal& r = current.refusals[i];
+    bool match = protocol != Protocol::kJson && call.action == r.action;
+    if (match) {
+      match = false;
+      for (const auto& [name, value] : call.params) {
+        match = match || (name == r.param && value == r.value);
+      }
+    }
+    if (match) {
+      std::lock_guard<std::mutex> lock(mu);
+      match = ++refusal_matches[i] > r.after;
+    }
+    if (match) {
+      Answer(res, protocol, r.status, r.code, r.message);
+      update([&](SeenCall& c) { c.status = res.status; });
+      return;
+    }
+  }
 
   double threshold = current.throttle_fraction;
   if (draw < threshold) {
@@ -374,6 +398,7 @@ void FaultProxy::SetPlan(const FaultPlan& plan) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->rng.seed(plan.seed);
   impl_->plan = plan;
+  impl_->refusal_matches.clear();
 }
 
 std::vector<SeenCall> FaultProxy::seen() const {

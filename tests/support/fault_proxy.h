@@ -3,9 +3,24 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace orb::testing {
+
+// A call the proxy refuses with an AWS error of its choosing, as AWS refuses a
+// launch in a pool without capacity: every Query call whose Action is `action` and
+// whose parameter `param` equals `value` is answered `status` with `code`.
+struct Refusal {
+  std::string action;  // e.g. "RunInstances"
+  std::string param;   // e.g. "InstanceType"
+  std::string value;   // e.g. "c5.large"
+  int after = 0;       // let this many matching calls through first
+  int status = 500;    // EC2 answers capacity shortages as server errors
+  std::string code = "InsufficientInstanceCapacity";
+  std::string message = "We currently do not have sufficient capacity in the Availability "
+                        "Zone you requested (injected by the fault proxy).";
+};
 
 // What the fault proxy does to the calls it sees. Fractions are probabilities per
 // call, drawn from a generator seeded with `seed` (runs are repeatable).
@@ -15,6 +30,7 @@ struct FaultPlan {
   double drop_before_fraction = 0;       // close the connection without forwarding
   double drop_after_fraction = 0;        // forward, then close without answering (lost answer)
   std::chrono::milliseconds latency{0};  // added before answering
+  std::vector<Refusal> refusals;         // applied before the random faults
   unsigned seed = 1;
 };
 
@@ -25,6 +41,15 @@ struct SeenCall {
   bool forwarded = false;    // reached the upstream (moto)
   bool replayed = false;     // answered from the idempotency record, not forwarded
   int status = 0;            // status answered (0 = connection dropped)
+  std::vector<std::pair<std::string, std::string>> params;  // Query parameters, by name
+
+  // The value of Query parameter `name` ("" when absent).
+  std::string Param(const std::string& name) const {
+    for (const auto& [k, v] : params) {
+      if (k == name) return v;
+    }
+    return "";
+  }
 };
 
 // An HTTP proxy on a free loopback port in front of an AWS endpoint (moto) that

@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "provider/aws/aws_error.h"
+#include "provider/aws/capacity_errors.h"
 #include "provider/aws/pacing.h"
 #include "provider/aws/sigv4.h"
 
@@ -503,7 +504,10 @@ struct AwsClient::Impl {
       text = Redact(std::move(text), secrets);
 
       bool throttled_answer = IsThrottlingCode(code) || response.status == 429;
-      bool server_error = response.status >= 500;
+      // EC2 answers capacity shortages (InsufficientInstanceCapacity, ...) as server
+      // errors; resending the same call soon fails the same way, so they are final here
+      // and the launch moves on to another pool instead.
+      bool server_error = response.status >= 500 && ClassifyLaunchError(code).empty();
       if (throttled_answer) {
         throttled++;
         breaker.RecordSuccess();  // the endpoint answers; it only asks us to slow down

@@ -411,7 +411,10 @@ TEST(AwsClientTest, NonIdempotentCallIsNotResentAfterALostAnswer) {
   EXPECT_EQ(proxy.seen().size(), 1u);
 
   // The same kind of call carrying a ClientToken is resent: AWS runs it once.
-  proxy.SetPlan(testing::FaultPlan{.drop_after_fraction = 0.5, .seed = 7});
+  testing::FaultPlan lossy;
+  lossy.drop_after_fraction = 0.5;
+  lossy.seed = 7;
+  proxy.SetPlan(lossy);
   QueryParams tokened;
   tokened.Add("ClientToken", "token-1");
   f.client.CallQuery(AwsService::kEc2, "CreateFleet", tokened, once);

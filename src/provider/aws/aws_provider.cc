@@ -88,6 +88,10 @@ LaunchResult AwsProvider::Launch(const LaunchPlan& plan) {
   return impl_->ForPlan(plan.api).Launch(plan);
 }
 
+LaunchResult AwsProvider::Adopt(const LaunchPlan& plan, std::vector<CloudMachine> found) {
+  return impl_->ForPlan(plan.api).Adopt(plan, std::move(found));
+}
+
 std::vector<CloudMachine> AwsProvider::FindByRequest(const std::string& request_id) {
   return impl_->context.FindByRequest(request_id);
 }

@@ -18,6 +18,8 @@ struct AwsProviderOptions {
   // What a machine's host name is: "private_dns" (EC2's private DNS name),
   // "private_ip", or "tag:<Key>" (the value of that instance tag).
   std::string machine_name = "private_dns";
+  // Most instances one RunInstances call asks for (EC2 allows 1000).
+  int max_instances_per_call = 1000;
 };
 
 // The AWS provider: EC2 RunInstances, EC2 Fleet (instant, request, maintain), Spot
@@ -33,6 +35,7 @@ class AwsProvider : public Provider {
   std::string CannotLaunch(const Template& templ) const override;
   LaunchPlan PlanLaunch(const LaunchOrder& order) override;
   LaunchResult Launch(const LaunchPlan& plan) override;
+  LaunchResult Adopt(const LaunchPlan& plan, std::vector<CloudMachine> found) override;
   std::vector<CloudMachine> FindByRequest(const std::string& request_id) override;
   std::vector<CloudMachine> Describe(const std::vector<std::string>& machine_ids) override;
   TerminateOutcome Terminate(const std::vector<std::string>& machine_ids) override;

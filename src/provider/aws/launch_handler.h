@@ -31,6 +31,16 @@ class LaunchHandler {
   // Sends a stored plan (see Provider::Launch).
   virtual LaunchResult Launch(const LaunchPlan& plan) = 0;
 
+  // What a stored plan launched, found by tag after a crash (see Provider::Adopt).
+  // By default: those machines, and nothing more to launch.
+  virtual LaunchResult Adopt(const LaunchPlan& plan, std::vector<CloudMachine> found) {
+    (void)plan;
+    LaunchResult result;
+    result.machines = std::move(found);
+    result.settled = true;
+    return result;
+  }
+
   // The group's current members (see Provider::DescribeGroup).
   virtual GroupState DescribeGroup(const std::string& group_id) = 0;
 
