@@ -6,6 +6,7 @@
 // crashes and cloud errors. Every failure names the rule it checks, and a failing
 // test prints every call it made with its answer and orb's log.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/types.h>
@@ -1422,6 +1423,259 @@ TEST_F(HfFaultTest, ThrottledCloudUnderConcurrentCalls) {
 }
 
 // --- Overlapping calls ----------------------------------------------------------
+
+// --- Capacity: pools, fallback, splitting --------------------------------------
+
+class HfCapacityTest : public HfFaultTest {
+ protected:
+  // A template like OnDemand-Micro with `changes` applied, added to the sandbox's file.
+  void AddTemplate(HfSandbox& sb, const std::string& id, const json& changes) {
+    json doc = templates_;
+    json t = doc["templates"][0];
+    t["templateId"] = id;
+    t.erase("vmType");
+    t["maxNumber"] = 50;
+    t.update(changes);
+    doc["templates"].push_back(t);
+    templates_ = doc;
+    sb.WriteTemplates(doc);
+  }
+
+  // The RunInstances calls the proxy saw, in order.
+  static std::vector<SeenCall> RunCalls(const FaultProxy& proxy) {
+    std::vector<SeenCall> out;
+    for (const SeenCall& c : proxy.seen()) {
+      if (c.action == "RunInstances") out.push_back(c);
+    }
+    return out;
+  }
+};
+
+TEST_F(HfCapacityTest, ShortPoolMovesTheCallToTheNextPoolAndIsRememberedForLaterRequests) {
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  AddTemplate(sb, "Two-Types", {{"vmTypes", {{"t3.micro", 1}, {"t3.small", 1}}}});
+  FaultPlan no_micro;
+  no_micro.refusals.push_back({"RunInstances", "InstanceType", "t3.micro"});
+  proxy.SetPlan(no_micro);
+  StatusBook book;
+  std::string req;
+  json q = Acquire(sb, book, "Two-Types", 3, &req);
+  ASSERT_TRUE(q.is_object());
+  EXPECT_EQ(Str(q, "status"), "complete")
+      << "[a pool without capacity does not fail the request when another pool has it] "
+      << q.dump();
+  EXPECT_THAT(Str(q, "message"), ::testing::HasSubstr("InsufficientInstanceCapacity"))
+      << "[the fallback decision is visible in the request's message]";
+  EXPECT_THAT(Str(q, "message"), ::testing::HasSubstr("trying t3.small"));
+  std::vector<Instance> launched = cloud_->InstancesOfRequest(req);
+  ASSERT_EQ(launched.size(), 3u) << "[the whole request is launched in the next pool]";
+  for (const Instance& i : launched) EXPECT_EQ(i.instance_type, "t3.small");
+  EXPECT_EQ(MachineIds(q), InstanceIds(launched)) << "[every launched instance is reported]";
+  std::vector<SeenCall> calls = RunCalls(proxy);
+  ASSERT_EQ(calls.size(), 2u) << "[one refused call, then one call in the next pool]";
+  EXPECT_EQ(calls[0].Param("InstanceType"), "t3.micro");
+  EXPECT_EQ(calls[1].Param("InstanceType"), "t3.small");
+  EXPECT_NE(calls[0].client_token, calls[1].client_token)
+      << "[a call in another pool carries its own idempotency token]";
+  EXPECT_EQ(calls[1].Param("MinCount"), "3");
+  EXPECT_EQ(calls[1].Param("MaxCount"), "3");
+  EXPECT_THAT(sb.LogTail(), ::testing::HasSubstr("trying t3.small"))
+      << "[the fallback decision is logged]";
+
+  // The failed pool is remembered: the next request starts in the pool that worked.
+  proxy.ClearSeen();
+  json q2 = Acquire(sb, book, "Two-Types", 1);
+  ASSERT_TRUE(q2.is_object());
+  EXPECT_EQ(Str(q2, "status"), "complete");
+  calls = RunCalls(proxy);
+  ASSERT_EQ(calls.size(), 1u) << "[a recently failed pool is not tried first again]";
+  EXPECT_EQ(calls[0].Param("InstanceType"), "t3.small");
+}
+
+TEST_F(HfCapacityTest, FailedPoolIsRetriedOnceItsMemoryExpires) {
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  sb.env()["ORB_FAILED_POOL_TTL_SEC"] = "0";  // remember nothing
+  AddTemplate(sb, "Two-Types", {{"vmTypes", {{"t3.micro", 1}, {"t3.small", 1}}}});
+  FaultPlan no_micro;
+  no_micro.refusals.push_back({"RunInstances", "InstanceType", "t3.micro"});
+  proxy.SetPlan(no_micro);
+  StatusBook book;
+  ASSERT_EQ(Str(Acquire(sb, book, "Two-Types", 1), "status"), "complete");
+  proxy.SetPlan(FaultPlan{});
+  proxy.ClearSeen();
+  ASSERT_EQ(Str(Acquire(sb, book, "Two-Types", 1), "status"), "complete");
+  std::vector<SeenCall> calls = RunCalls(proxy);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].Param("InstanceType"), "t3.micro")
+      << "[without a remembered failure the preferred pool comes first again]";
+}
+
+TEST_F(HfCapacityTest, EveryPoolFailingEndsWithErrorNamingEachPool) {
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  AddTemplate(sb, "Two-Types", {{"vmTypes", {{"t3.micro", 1}, {"t3.small", 1}}}});
+  FaultPlan none;
+  none.refusals.push_back({"RunInstances", "InstanceType", "t3.micro"});
+  none.refusals.push_back({"RunInstances", "InstanceType", "t3.small", 0, 400,
+                           "VcpuLimitExceeded", "You have requested more vCPU capacity than "
+                                                "your current vCPU limit allows."});
+  proxy.SetPlan(none);
+  StatusBook book;
+  json q = Acquire(sb, book, "Two-Types", 2);
+  ASSERT_TRUE(q.is_object());
+  EXPECT_EQ(Str(q, "status"), "complete_with_error");
+  EXPECT_THAT(Str(q, "message"), ::testing::HasSubstr("t3.micro"));
+  EXPECT_THAT(Str(q, "message"), ::testing::HasSubstr("VcpuLimitExceeded (quota)"))
+      << "[a quota error is named as such]";
+  EXPECT_THAT(Str(q, "message"), ::testing::HasSubstr("no pool left for 2 more unit(s)"));
+  EXPECT_TRUE(cloud_->AllInstances().empty());
+  EXPECT_EQ(RunCalls(proxy).size(), 2u) << "[each pool is tried once, no retry storm]";
+}
+
+TEST_F(HfCapacityTest, SpotFallsBackToOnDemandAfterTheConfiguredFailures) {
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  sb.env()["ORB_SPOT_FALLBACK_AFTER"] = "1";
+  AddTemplate(sb, "Spot-Micro", {{"vmType", "t3.micro"}, {"priceType", "spot"},
+                                 {"maxSpotPrice", 0.01}});
+  FaultPlan no_spot;
+  no_spot.refusals.push_back({"RunInstances", "InstanceMarketOptions.MarketType", "spot", 0, 400,
+                              "SpotMaxPriceTooLow", "Your Spot request price of 0.01 is lower "
+                                                    "than the minimum required Spot request "
+                                                    "fulfillment price."});
+  proxy.SetPlan(no_spot);
+  StatusBook book;
+  std::string req;
+  json q = Acquire(sb, book, "Spot-Micro", 2, &req);
+  ASSERT_TRUE(q.is_object());
+  EXPECT_EQ(Str(q, "status"), "complete") << q.dump();
+  EXPECT_THAT(Str(q, "message"), ::testing::HasSubstr("(on demand)"))
+      << "[the switch to on demand is visible in the message]";
+  std::vector<SeenCall> calls = RunCalls(proxy);
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].Param("InstanceMarketOptions.MarketType"), "spot");
+  EXPECT_EQ(calls[0].Param("InstanceMarketOptions.SpotOptions.MaxPrice"), "0.01");
+  EXPECT_EQ(calls[1].Param("InstanceMarketOptions.MarketType"), "")
+      << "[the fallback call buys on demand]";
+  EXPECT_EQ(cloud_->InstancesOfRequest(req).size(), 2u);
+}
+
+TEST_F(HfCapacityTest, SpotWithoutFallbackNeverBuysOnDemand) {
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  AddTemplate(sb, "Spot-Micro", {{"vmType", "t3.micro"}, {"priceType", "spot"}});
+  FaultPlan no_spot;
+  no_spot.refusals.push_back({"RunInstances", "InstanceMarketOptions.MarketType", "spot", 0,
+                              500, "InsufficientInstanceCapacity", "no spot capacity"});
+  proxy.SetPlan(no_spot);
+  StatusBook book;
+  json q = Acquire(sb, book, "Spot-Micro", 1);
+  EXPECT_EQ(Str(q, "status"), "complete_with_error");
+  EXPECT_TRUE(cloud_->AllInstances().empty()) << "[no on-demand instance unless configured]";
+}
+
+TEST_F(HfCapacityTest, LargeRequestIsSplitIntoCallsEachStoredAndTokened) {
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  sb.env()["ORB_AWS_MAX_INSTANCES_PER_CALL"] = "2";
+  AddTemplate(sb, "Micro", {{"vmType", "t3.micro"}});
+  StatusBook book;
+  std::string req;
+  json q = Acquire(sb, book, "Micro", 5, &req);
+  ASSERT_TRUE(q.is_object());
+  EXPECT_EQ(Str(q, "status"), "complete");
+  EXPECT_EQ(q["machines"].size(), 5u);
+  std::vector<SeenCall> calls = RunCalls(proxy);
+  ASSERT_EQ(calls.size(), 3u) << "[5 instances at 2 per call: 3 calls]";
+  std::vector<std::string> counts;
+  std::set<std::string> tokens;
+  for (const SeenCall& c : calls) {
+    counts.push_back(c.Param("MaxCount"));
+    tokens.insert(c.client_token);
+  }
+  EXPECT_EQ(counts, (std::vector<std::string>{"2", "2", "1"}));
+  EXPECT_EQ(tokens.size(), 3u) << "[each call of a split request has its own token]";
+  EXPECT_EQ(cloud_->InstancesOfRequest(req).size(), 5u);
+}
+
+TEST_F(HfCapacityTest, KilledBetweenCallsOfASplitLaunchResumesWithoutDuplicates) {
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  sb.env()["ORB_AWS_MAX_INSTANCES_PER_CALL"] = "2";
+  AddTemplate(sb, "Micro", {{"vmType", "t3.micro"}});
+  FaultPlan slow;
+  slow.latency = milliseconds(700);
+  proxy.SetPlan(slow);
+  HfProcess p = sb.Start(kRequestMachines, RequestInput("Micro", 5).dump());
+  const bool second = WaitFor(
+      [&] { return CountCalls(proxy, "RunInstances", false) >= 2 || !HfSandbox::Running(p); },
+      milliseconds(30000));
+  HfCallResult killed = sb.Kill(p);
+  proxy.SetPlan(FaultPlan{});
+  ASSERT_TRUE(second) << "the second RunInstances was never sent\n" << killed.Describe();
+  // The held second call may still reach moto after the kill.
+  std::this_thread::sleep_for(milliseconds(1000));
+  std::vector<Instance> so_far = cloud_->AllInstances();
+  ASSERT_FALSE(so_far.empty());
+  const std::string req = TagValue(so_far[0].tags, kRequestIdTagKey);
+  StatusBook book;
+  auto final = PollUntilTerminal(sb, {req}, book, seconds(30));
+  ASSERT_TRUE(final.count(req));
+  EXPECT_EQ(Str(final[req], "status"), "complete") << final[req].dump();
+  std::vector<Instance> tagged = cloud_->InstancesOfRequest(req);
+  EXPECT_EQ(tagged.size(), 5u) << "[a split launch killed between calls launches each call once]";
+  EXPECT_EQ(cloud_->AllInstances().size(), 5u) << "[no duplicates]";
+  EXPECT_EQ(InstanceIds(tagged), MachineIds(final[req])) << "[no orphans]";
+}
+
+TEST_F(HfCapacityTest, AllOrNothingTerminatesAShortLaunch) {
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  sb.env()["ORB_AWS_MAX_INSTANCES_PER_CALL"] = "2";
+  AddTemplate(sb, "Gang", {{"vmType", "t3.micro"}, {"capacityPolicy", "all-or-nothing"}});
+  FaultPlan second_fails;
+  Refusal r{"RunInstances", "InstanceType", "t3.micro"};
+  r.after = 1;  // the first call gets its 2 instances, the second finds no capacity
+  second_fails.refusals.push_back(r);
+  proxy.SetPlan(second_fails);
+  StatusBook book;
+  std::string req;
+  json q = Acquire(sb, book, "Gang", 4, &req);
+  ASSERT_TRUE(q.is_object());
+  EXPECT_EQ(Str(q, "status"), "complete_with_error");
+  EXPECT_THAT(Str(q, "message"), ::testing::HasSubstr("all-or-nothing"));
+  for (const json& m : q["machines"]) EXPECT_EQ(Str(m, "result"), "fail") << m.dump();
+  std::vector<Instance> launched = cloud_->InstancesOfRequest(req);
+  ASSERT_EQ(launched.size(), 2u);
+  for (const Instance& i : launched) {
+    EXPECT_TRUE(i.state == "shutting-down" || i.state == "terminated")
+        << "[what a short all-or-nothing launch got is terminated] " << i.instance_id << " "
+        << i.state;
+  }
+}
+
+TEST_F(HfCapacityTest, BestEffortKeepsWhatEarlierCallsLaunched) {
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  sb.env()["ORB_AWS_MAX_INSTANCES_PER_CALL"] = "2";
+  AddTemplate(sb, "Micro", {{"vmType", "t3.micro"}});
+  FaultPlan second_fails;
+  Refusal r{"RunInstances", "InstanceType", "t3.micro"};
+  r.after = 1;
+  second_fails.refusals.push_back(r);
+  proxy.SetPlan(second_fails);
+  StatusBook book;
+  json q = Acquire(sb, book, "Micro", 4);
+  ASSERT_TRUE(q.is_object());
+  EXPECT_EQ(Str(q, "status"), "complete_with_error")
+      << "[fewer machines than asked ends complete_with_error]";
+  int succeeded = 0;
+  for (const json& m : q["machines"]) succeeded += Str(m, "result") == "succeed";
+  EXPECT_EQ(succeeded, 2) << "[best-effort keeps the 2 machines the first call launched]";
+  EXPECT_THAT(Str(q, "message"), ::testing::HasSubstr("no pool left for 2 more unit(s)"));
+}
 
 TEST_F(HfConformanceTest, ConcurrentCallsKeepTheStoreConsistent) {
   HfSandbox& sb = NewSandbox();
