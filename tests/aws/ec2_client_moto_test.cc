@@ -345,7 +345,7 @@ TEST_F(Ec2MotoTest, TagsRoundTrip) {
 TEST_F(Ec2MotoTest, DescribeInstanceTypesReportsCpuMemoryAndArchitecture) {
   const auto types = ec2_->DescribeInstanceTypes({"t3.micro", "m5.large", "m6g.large"});
   ASSERT_THAT(types, SizeIs(3));
-  std::map<std::string, InstanceTypeInfo> by_name;
+  std::map<std::string, Ec2InstanceType> by_name;
   for (const auto& t : types) by_name[t.instance_type] = t;
   EXPECT_EQ(by_name["t3.micro"].vcpus, 2);
   EXPECT_EQ(by_name["t3.micro"].memory_mib, 1024);

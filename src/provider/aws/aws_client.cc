@@ -40,6 +40,8 @@ std::string ServiceLabel(AwsService service) {
       return "DynamoDB";
     case AwsService::kSqs:
       return "SQS";
+    case AwsService::kSsm:
+      return "SSM";
   }
   return "AWS";
 }
@@ -180,6 +182,11 @@ ServiceError ParseJsonError(const HttpResponse& response) {
 
 using ErrorParser = ServiceError (*)(const HttpResponse&);
 
+// The JSON protocol version a service speaks: SSM uses JSON 1.1, DynamoDB and SQS 1.0.
+const char* JsonContentType(AwsService service) {
+  return service == AwsService::kSsm ? "application/x-amz-json-1.1" : "application/x-amz-json-1.0";
+}
+
 // Query parameters whose values are secrets (tokens a caller passes to STS).
 bool IsSecretParameter(std::string_view name) {
   return name == "WebIdentityToken" || name == "SAMLAssertion" || name == "TokenCode" ||
@@ -212,6 +219,8 @@ std::string_view AwsServiceName(AwsService service) {
       return "dynamodb";
     case AwsService::kSqs:
       return "sqs";
+    case AwsService::kSsm:
+      return "ssm";
   }
   return "";
 }
@@ -228,6 +237,8 @@ std::string_view QueryApiVersion(AwsService service) {
       return "2012-08-10";
     case AwsService::kSqs:
       return "2012-11-05";
+    case AwsService::kSsm:
+      return "2014-11-06";
   }
   return "";
 }
@@ -307,6 +318,7 @@ std::map<std::string, BucketLimits> DefaultBucketLimits() {
       {"create_tags", {100, 10}}, {"describe_spot_fleet_instances", {100, 5}},
       {"autoscaling", {40, 10}},  {"sts", {50, 10}},
       {"dynamodb", {1000, 1000}}, {"sqs", {1000, 1000}},
+      {"ssm", {40, 40}},  // GetParameter's default throughput: 40 per second
   };
 }
 
@@ -619,7 +631,7 @@ nlohmann::json AwsClient::CallJson(AwsService service, std::string_view target,
     HttpRequest request;
     request.method = "POST";
     request.url = url;
-    request.SetHeader("Content-Type", "application/x-amz-json-1.0");
+    request.SetHeader("Content-Type", JsonContentType(service));
     request.SetHeader("X-Amz-Target", target_name);
     request.body = payload;
     return request;

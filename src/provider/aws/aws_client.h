@@ -16,9 +16,9 @@
 namespace orb {
 
 // The AWS services orb calls.
-enum class AwsService { kEc2, kAutoScaling, kSts, kDynamoDb, kSqs };
+enum class AwsService { kEc2, kAutoScaling, kSts, kDynamoDb, kSqs, kSsm };
 
-// The signing name of a service: "ec2", "autoscaling", "sts", "dynamodb", "sqs".
+// The signing name of a service: "ec2", "autoscaling", "sts", "dynamodb", "sqs", "ssm".
 std::string_view AwsServiceName(AwsService service);
 
 // Query-protocol parameters in order ("Action" and "Version" are added by the
@@ -120,8 +120,9 @@ class AwsClient {
   QueryResponse CallQuery(AwsService service, std::string_view action, const QueryParams& params,
                           const CallOptions& options = {});
 
-  // Calls a JSON-protocol action (DynamoDB, SQS): `target` is the X-Amz-Target
-  // header (e.g. "DynamoDB_20120810.PutItem"). Returns the parsed JSON answer.
+  // Calls a JSON-protocol action (DynamoDB, SQS: JSON 1.0; SSM: JSON 1.1): `target`
+  // is the X-Amz-Target header (e.g. "DynamoDB_20120810.PutItem"). Returns the
+  // parsed JSON answer.
   nlohmann::json CallJson(AwsService service, std::string_view target, const nlohmann::json& body,
                           const CallOptions& options = {});
 

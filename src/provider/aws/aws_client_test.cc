@@ -205,6 +205,7 @@ TEST(EndpointTest, ResolvesOverridesThenSharedUrlThenAwsDefaults) {
   EXPECT_EQ(plain.Endpoint(AwsService::kSts), "https://sts.eu-west-1.amazonaws.com");
   EXPECT_EQ(plain.Endpoint(AwsService::kDynamoDb), "https://dynamodb.eu-west-1.amazonaws.com");
   EXPECT_EQ(plain.Endpoint(AwsService::kSqs), "https://sqs.eu-west-1.amazonaws.com");
+  EXPECT_EQ(plain.Endpoint(AwsService::kSsm), "https://ssm.eu-west-1.amazonaws.com");
   EXPECT_EQ(plain.region(), "eu-west-1");
 
   options.endpoint_url = "http://127.0.0.1:5000/";
@@ -213,6 +214,11 @@ TEST(EndpointTest, ResolvesOverridesThenSharedUrlThenAwsDefaults) {
   EXPECT_EQ(overridden.Endpoint(AwsService::kEc2), "http://127.0.0.1:5000");
   EXPECT_EQ(overridden.Endpoint(AwsService::kAutoScaling), "http://127.0.0.1:5000");
   EXPECT_EQ(overridden.Endpoint(AwsService::kSts), "https://sts.example.test");
+  EXPECT_EQ(overridden.Endpoint(AwsService::kSsm), "http://127.0.0.1:5000");
+  options.service_endpoints[AwsService::kSsm] = "https://ssm.example.test/";
+  AwsClient ssm_overridden(options, creds, nullptr);
+  EXPECT_EQ(ssm_overridden.Endpoint(AwsService::kSsm), "https://ssm.example.test");
+  EXPECT_EQ(ssm_overridden.Endpoint(AwsService::kEc2), "http://127.0.0.1:5000");
 
   options = AwsClientOptions();
   options.region = "cn-north-1";
@@ -684,6 +690,22 @@ TEST(AwsClientTest, JsonProtocolCallsAndErrors) {
   EXPECT_EQ(e.request_id(), "ddb-req-2");
   EXPECT_THAT(std::string(e.what()), HasSubstr("Requested resource not found"));
   EXPECT_EQ(aws.calls(), 2);
+}
+
+TEST(AwsClientTest, SsmSpeaksJson11AndSignsForSsm) {
+  FakeAws aws;
+  aws.set_handler([](int, const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"Parameter\":{\"Name\":\"/p\",\"Value\":\"ami-1\"}}",
+                    "application/x-amz-json-1.1");
+  });
+  Fixture f(FastOptions(aws.endpoint()));
+  nlohmann::json answer =
+      f.client.CallJson(AwsService::kSsm, "AmazonSSM.GetParameter", {{"Name", "/p"}});
+  EXPECT_EQ(answer["Parameter"]["Value"], "ami-1");
+  httplib::Request req = aws.request(0);
+  EXPECT_EQ(req.get_header_value("Content-Type"), "application/x-amz-json-1.1");
+  EXPECT_EQ(req.get_header_value("X-Amz-Target"), "AmazonSSM.GetParameter");
+  EXPECT_THAT(req.get_header_value("Authorization"), HasSubstr("/us-east-1/ssm/aws4_request"));
 }
 
 }  // namespace

@@ -874,9 +874,9 @@ std::vector<FleetDeletion> Ec2Client::CancelSpotFleetRequests(const std::vector<
 // ---------------------------------------------------------------------------
 // Instance types and prices
 
-std::vector<InstanceTypeInfo> Ec2Client::DescribeInstanceTypes(
+std::vector<Ec2InstanceType> Ec2Client::DescribeInstanceTypes(
     const std::vector<std::string>& types, const std::vector<Filter>& filters) {
-  std::vector<InstanceTypeInfo> out;
+  std::vector<Ec2InstanceType> out;
   auto describe = [&](const Ids& chunk) {
     QueryParams p;
     p.AddList("InstanceType", chunk);
@@ -884,7 +884,7 @@ std::vector<InstanceTypeInfo> Ec2Client::DescribeInstanceTypes(
     p.Add("MaxResults", "100");
     Ec2Paginate(aws_, "DescribeInstanceTypes", p, [&](pugi::xml_node root) {
       x::ForEach(root.child("instanceTypeSet"), "item", [&](pugi::xml_node item) {
-        InstanceTypeInfo t;
+        Ec2InstanceType t;
         t.instance_type = x::Text(item, "instanceType");
         pugi::xml_node vcpu = item.child("vCpuInfo");
         t.vcpus = static_cast<int>(x::Int(vcpu, "defaultVCpus"));

@@ -197,8 +197,9 @@ struct SpotFleetRequest {
   std::vector<Tag> tags;
 };
 
-// One instance type's facts from DescribeInstanceTypes.
-struct InstanceTypeInfo {
+// One instance type's facts from DescribeInstanceTypes. (Named apart from the
+// built-in table's InstanceTypeInfo in model/instance_types.h: one program holds both.)
+struct Ec2InstanceType {
   std::string instance_type;
   int vcpus = 0;
   int cores = 0;
@@ -587,8 +588,8 @@ class Ec2Client {
   void CreateTags(const std::vector<std::string>& resource_ids, const std::vector<Tag>& tags);
 
   // Facts about instance types (all types when both are empty), all pages.
-  std::vector<InstanceTypeInfo> DescribeInstanceTypes(const std::vector<std::string>& types,
-                                                      const std::vector<Filter>& filters = {});
+  std::vector<Ec2InstanceType> DescribeInstanceTypes(const std::vector<std::string>& types,
+                                                     const std::vector<Filter>& filters = {});
 
   // Spot price history, all pages.
   std::vector<SpotPrice> DescribeSpotPriceHistory(const SpotPriceQuery& query);
