@@ -87,6 +87,18 @@ std::vector<SettingSpec> BuildSettings() {
   add({.key = "aws.endpoint_url_sts", .type = T::kString,
        .env = {"ORB_AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_STS"},
        .description = "endpoint for STS only"});
+  add({.key = "aws.endpoint_url_ssm", .type = T::kString,
+       .env = {"ORB_AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL_SSM"},
+       .description = "endpoint for SSM only (image ids kept in SSM parameters)"});
+  add({.key = "aws.image_cache_ttl_sec", .type = T::kInt, .default_value = "3600",
+       .env = {"ORB_AWS_IMAGE_CACHE_TTL_SEC"}, .min = 0, .max = 604800,
+       .description = "how long an image id read from an SSM parameter (imageId "
+                      "/aws/service/...) is reused before SSM is asked again "
+                      "(cache in <work_dir>/cache)"});
+  add({.key = "aws.instance_types_cache_ttl_sec", .type = T::kInt, .default_value = "86400",
+       .env = {"ORB_AWS_INSTANCE_TYPES_CACHE_TTL_SEC"}, .min = 0, .max = 2592000,
+       .description = "how long instance-type facts read with DescribeInstanceTypes are "
+                      "reused (cache in <work_dir>/cache)"});
   add({.key = "aws.proxy_host", .type = T::kString,
        .env = {"ORB_AWS_PROXY_HOST", "AWS_PROXY_HOST"}, .ibm_key = "AWS_PROXY_HOST",
        .description = "HTTP proxy host for AWS calls (HTTPS_PROXY/NO_PROXY are honoured too)"});

@@ -20,6 +20,7 @@ AwsProviderOptions AwsOptionsFromConfig(const Config& config) {
   endpoint(AwsService::kEc2, "aws.endpoint_url_ec2");
   endpoint(AwsService::kAutoScaling, "aws.endpoint_url_autoscaling");
   endpoint(AwsService::kSts, "aws.endpoint_url_sts");
+  endpoint(AwsService::kSsm, "aws.endpoint_url_ssm");
   c.http.connect_timeout_ms = config.GetInt("aws.connect_timeout_ms");
   c.http.timeout_ms = config.GetInt("aws.read_timeout_ms");
   c.http.ca_bundle = config.Get("aws.ca_bundle");
@@ -55,6 +56,10 @@ AwsProviderOptions AwsOptionsFromConfig(const Config& config) {
   k.imds_timeout_ms = config.GetInt("aws.imds_timeout_ms");
   o.machine_name = config.Get("hostfactory.machine_name");
   o.max_instances_per_call = static_cast<int>(config.GetInt("aws.max_instances_per_call"));
+  if (!config.Get("paths.work_dir").empty()) o.cache_dir = config.Get("paths.work_dir") + "/cache";
+  o.image_cache_ttl = std::chrono::seconds(config.GetInt("aws.image_cache_ttl_sec"));
+  o.instance_types_cache_ttl =
+      std::chrono::seconds(config.GetInt("aws.instance_types_cache_ttl_sec"));
   return o;
 }
 

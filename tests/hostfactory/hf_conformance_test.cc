@@ -1677,6 +1677,48 @@ TEST_F(HfCapacityTest, BestEffortKeepsWhatEarlierCallsLaunched) {
   EXPECT_THAT(Str(q, "message"), ::testing::HasSubstr("no pool left for 2 more unit(s)"));
 }
 
+TEST_F(HfCapacityTest, SsmImageIsResolvedOnceAndTheCallNamesTheAmi) {
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  const std::string parameter =
+      "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+  AddTemplate(sb, "Latest-AL2023", {{"vmType", "t3.micro"}, {"imageId", parameter},
+                                    {"rootDeviceVolumeSize", 20}});
+  StatusBook book;
+  std::string req;
+  json q = Acquire(sb, book, "Latest-AL2023", 1, &req);
+  ASSERT_TRUE(q.is_object());
+  EXPECT_EQ(Str(q, "status"), "complete") << q.dump();
+  std::vector<SeenCall> calls = RunCalls(proxy);
+  ASSERT_EQ(calls.size(), 1u);
+  const std::string ami = calls[0].Param("ImageId");
+  EXPECT_EQ(ami.rfind("ami-", 0), 0u)
+      << "[the stored, replayable call names the AMI the parameter held] " << ami;
+  std::vector<Instance> launched = cloud_->InstancesOfRequest(req);
+  ASSERT_EQ(launched.size(), 1u);
+  EXPECT_EQ(launched[0].image_id, ami);
+  EXPECT_EQ(CountCalls(proxy, "DescribeImages", false), 1)
+      << "[the root volume's device comes from the resolved AMI]";
+  const int ssm_reads = CountCalls(proxy, "AmazonSSM.GetParameter", false);
+  EXPECT_EQ(ssm_reads, 1);
+  // A second request within the cache's lifetime reads no parameter.
+  ASSERT_EQ(Str(Acquire(sb, book, "Latest-AL2023", 1), "status"), "complete");
+  EXPECT_EQ(CountCalls(proxy, "AmazonSSM.GetParameter", false), ssm_reads)
+      << "[a resolved image id is cached (aws.image_cache_ttl_sec)]";
+}
+
+TEST_F(HfCapacityTest, UnknownSsmImageIsATemplateErrorAndLaunchesNothing) {
+  HfSandbox& sb = NewSandbox();
+  AddTemplate(sb, "No-Such-Image",
+              {{"vmType", "t3.micro"}, {"imageId", "/orb/test/no-such-parameter"}});
+  HfCallResult r = sb.Call(kRequestMachines, RequestInput("No-Such-Image", 1));
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_THAT(Str(r.doc, "message"), ::testing::HasSubstr("No-Such-Image"));
+  EXPECT_THAT(Str(r.doc, "message"), ::testing::HasSubstr("imageId"));
+  EXPECT_THAT(Str(r.doc, "message"), ::testing::HasSubstr("/orb/test/no-such-parameter"));
+  EXPECT_TRUE(cloud_->AllInstances().empty());
+}
+
 TEST_F(HfConformanceTest, ConcurrentCallsKeepTheStoreConsistent) {
   HfSandbox& sb = NewSandbox();
   // Four requestMachines at once.

@@ -180,7 +180,8 @@ void HfSandbox::WriteConfig(const json& extra, const std::string& endpoint) {
   // pointed at the same emulator in orb's own config file.
   const std::string all = endpoint.empty() ? endpoint_ : endpoint;
   WriteText(conf_dir() / "orb.yaml", "aws:\n  endpoint_url_autoscaling: " + all +
-                                         "\n  endpoint_url_sts: " + all + "\n");
+                                         "\n  endpoint_url_sts: " + all +
+                                         "\n  endpoint_url_ssm: " + all + "\n");
 }
 
 fs::path HfSandbox::templates_path() const {

@@ -19,6 +19,7 @@ void AwsContext::Start() {
   ec2_ = std::make_unique<Ec2Client>(*aws_);
   sts_ = std::make_unique<StsClient>(*aws_);
   asg_ = std::make_unique<AutoScalingClient>(*aws_);
+  ssm_ = std::make_unique<SsmClient>(*aws_);
 }
 
 AwsClient& AwsContext::aws() {
@@ -39,6 +40,36 @@ StsClient& AwsContext::sts() {
 AutoScalingClient& AwsContext::asg() {
   Start();
   return *asg_;
+}
+
+SsmClient& AwsContext::ssm() {
+  Start();
+  return *ssm_;
+}
+
+ImageResolver& AwsContext::images() {
+  if (!images_) {
+    ImageResolverOptions o;
+    o.cache_dir = options_.cache_dir;
+    o.region = options_.client.region;
+    o.ttl = options_.image_cache_ttl;
+    images_ = std::make_unique<ImageResolver>(
+        o, [this](const std::string& name) { return ssm().GetParameter(name); });
+  }
+  return *images_;
+}
+
+InstanceTypeCatalog& AwsContext::instance_types() {
+  if (!instance_types_) {
+    InstanceTypeCatalogOptions o;
+    o.cache_dir = options_.cache_dir;
+    o.region = options_.client.region;
+    o.ttl = options_.instance_types_cache_ttl;
+    instance_types_ = std::make_unique<InstanceTypeCatalog>(o, [this](const auto& types) {
+      return Ec2InstanceTypeFetch(ec2())(types);
+    });
+  }
+  return *instance_types_;
 }
 
 CredentialsProvider& AwsContext::credentials() {

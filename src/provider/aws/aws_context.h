@@ -8,6 +8,9 @@
 #include "provider/aws/aws_client.h"
 #include "provider/aws/aws_provider.h"
 #include "provider/aws/ec2_client.h"
+#include "provider/aws/image_resolver.h"
+#include "provider/aws/instance_type_catalog.h"
+#include "provider/aws/ssm_client.h"
 #include "provider/aws/sts_client.h"
 #include "provider/provider.h"
 
@@ -29,10 +32,17 @@ class AwsContext {
   Ec2Client& ec2();
   StsClient& sts();
   AutoScalingClient& asg();
+  SsmClient& ssm();
   CredentialsProvider& credentials();
 
   // AWS API calls made so far (0 before any client was built).
   long long CallCount() const { return aws_ ? aws_->stats().calls : 0; }
+
+  // Image references resolved through SSM, cached in options().cache_dir.
+  ImageResolver& images();
+
+  // Instance-type facts from DescribeInstanceTypes, cached in options().cache_dir.
+  InstanceTypeCatalog& instance_types();
 
   // The account the credentials belong to (one STS call, then cached).
   const std::string& AccountId();
@@ -59,6 +69,9 @@ class AwsContext {
   std::unique_ptr<Ec2Client> ec2_;
   std::unique_ptr<StsClient> sts_;
   std::unique_ptr<AutoScalingClient> asg_;
+  std::unique_ptr<SsmClient> ssm_;
+  std::unique_ptr<ImageResolver> images_;
+  std::unique_ptr<InstanceTypeCatalog> instance_types_;
   std::string account_id_;
 };
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,10 @@ struct AwsProviderOptions {
   std::string machine_name = "private_dns";
   // Most instances one RunInstances call asks for (EC2 allows 1000).
   int max_instances_per_call = 1000;
+  // Where SSM image ids and instance-type facts are cached ("" = in memory only).
+  std::string cache_dir;
+  std::chrono::seconds image_cache_ttl{3600};
+  std::chrono::seconds instance_types_cache_ttl{86400};
 };
 
 // The AWS provider: EC2 RunInstances, EC2 Fleet (instant, request, maintain), Spot

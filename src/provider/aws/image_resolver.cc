@@ -134,7 +134,9 @@ ResolvedImage ImageResolver::Resolve(const std::string& reference) {
                      "", 0, false);
     }
   } catch (const std::exception& e) {
-    if (cached == entries_.end()) throw;
+    // A parameter that no longer exists is an answer, not an outage: never hide it.
+    const auto* aws = dynamic_cast<const AwsError*>(&e);
+    if (cached == entries_.end() || (aws && aws->aws_code() == "ParameterNotFound")) throw;
     spdlog::warn(
         "could not refresh SSM parameter {} ({}); using the value cached {} s ago, {}, until "
         "it can be read again",

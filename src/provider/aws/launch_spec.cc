@@ -15,11 +15,27 @@ namespace orb {
 
 namespace {
 
-// A template's image: an AMI id, or an SSM parameter path that EC2 resolves at
-// launch ("resolve:ssm:/aws/service/ami-amazon-linux-latest/...").
-std::string ImageReference(const std::string& image_id) {
-  if (!image_id.empty() && image_id.front() == '/') return "resolve:ssm:" + image_id;
-  return image_id;
+// A template's image as the launch call names it: an AMI id as written; an SSM
+// parameter ("/aws/service/...", or "resolve:ssm:...") read through the cached
+// resolver, so that the stored call names the exact AMI and its root device can be
+// looked up. When SSM cannot be read (network, permissions), EC2 is left to resolve
+// the parameter at launch ("resolve:ssm:<name>").
+std::string ImageReference(const Template& t, AwsContext& context) {
+  const std::string& image_id = t.image_id;
+  if (!ImageResolver::IsSsmReference(image_id)) return image_id;
+  try {
+    ResolvedImage r = context.images().Resolve(image_id);
+    spdlog::debug("template {}: image {} is {} ({})", t.template_id, image_id, r.image_id,
+                  ImageSourceName(r.source));
+    return r.image_id;
+  } catch (const AwsError& e) {
+    if (e.aws_code() == "ParameterNotFound" || e.aws_code() == "InvalidParameterValue") {
+      ThrowTemplateError(t, "imageId", e.what());
+    }
+    spdlog::warn("template {}: could not read SSM parameter {} ({}); EC2 resolves it at launch",
+                 t.template_id, image_id, e.what());
+    return image_id.rfind("resolve:ssm:", 0) == 0 ? image_id : "resolve:ssm:" + image_id;
+  }
 }
 
 std::string ReadUserData(const Template& t) {
@@ -65,7 +81,7 @@ LaunchSpec MakeLaunchSpec(const LaunchOrder& order, AwsContext& context) {
   const Template& t = order.templ;
   LaunchSpec spec;
   spec.order = &order;
-  spec.image = ImageReference(t.image_id);
+  spec.image = ImageReference(t, context);
   if (spec.image.empty() && t.launch_template_id.empty()) {
     ThrowTemplateError(t, "imageId", "is required (or launchTemplateId)");
   }
