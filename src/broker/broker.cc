@@ -76,7 +76,7 @@ Template Broker::GetTemplate(std::string_view template_id) const {
                                         "' (known: " + Join(ids, ", ") + ")");
 }
 
-TemplateCheck Broker::ValidateTemplates(const std::string& file) {
+TemplateCheck Broker::ValidateTemplates(const std::string& file, bool in_cloud) {
   TemplateCheck check;
   check.file = file.empty() ? TemplatesFile() : file;
   check.problems = ValidateTemplatesFile(check.file, &check.templates);
@@ -91,6 +91,18 @@ TemplateCheck Broker::ValidateTemplates(const std::string& file) {
   }
   if (check.problems.empty() && check.templates.empty()) {
     check.problems.push_back(check.file + ": holds no template; HostFactory needs at least one");
+  }
+  if (in_cloud) {
+    for (const Template& t : check.templates) {
+      try {
+        for (const std::string& p : provider().CheckInCloud(t)) {
+          check.problems.push_back(check.file + ": " + p);
+        }
+      } catch (const Error& e) {
+        check.problems.push_back(check.file + ": template '" + t.template_id +
+                                 "' could not be checked in the cloud: " + e.what());
+      }
+    }
   }
   return check;
 }

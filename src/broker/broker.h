@@ -97,7 +97,10 @@ class Broker {
   Template GetTemplate(std::string_view template_id) const;
 
   // Checks the templates file (or `file` when given) and reports every problem.
-  TemplateCheck ValidateTemplates(const std::string& file = "");
+  // With `in_cloud`, also asks the provider whether each valid template's cloud
+  // resources exist (Provider::CheckInCloud); a cloud that cannot be asked is a
+  // problem too (the check did not happen).
+  TemplateCheck ValidateTemplates(const std::string& file = "", bool in_cloud = false);
 
   // --- Editing the templates file ---------------------------------------------
   // Each edit holds the lock of TemplatesFileLock for its whole read-modify-write,

@@ -97,8 +97,8 @@ int TemplatesShow(Context& c, const std::string& id) {
   return 0;
 }
 
-int TemplatesValidate(Context& c, const std::string& file) {
-  TemplateCheck check = c.GetBroker().ValidateTemplates(file);
+int TemplatesValidate(Context& c, const std::string& file, bool in_cloud) {
+  TemplateCheck check = c.GetBroker().ValidateTemplates(file, in_cloud);
   json doc = json::object();
   doc["file"] = check.file;
   doc["valid"] = check.problems.empty();
@@ -582,7 +582,13 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   CLI::App* tvalidate =
       templates->add_subcommand("validate", "check a templates file and report every problem");
   tvalidate->add_option("--file,-f", validate_file, "templates file (default: the one in use)");
-  leaf(tvalidate, [&](Context& c) { return TemplatesValidate(c, validate_file); });
+  bool validate_in_cloud = false;
+  tvalidate->add_flag("--cloud", validate_in_cloud,
+                      "also check that subnets, security groups, images and launch templates "
+                      "exist (read-only AWS calls)");
+  leaf(tvalidate, [&](Context& c) {
+    return TemplatesValidate(c, validate_file, validate_in_cloud);
+  });
 
   TemplateEditOptions teo;
   CLI::App* tcreate = templates->add_subcommand(

@@ -182,6 +182,12 @@ class Provider {
   virtual TerminateOutcome ReleaseFromGroup(const std::string& group_id,
                                             const std::vector<std::string>& machine_ids) = 0;
 
+  // What in `templ` the cloud says is wrong (subnets, security groups, image or launch
+  // template that do not exist, mismatched networks), each naming the template and
+  // field; empty when all is well. Read-only calls. Throws Error(kCloud) when the
+  // cloud cannot be asked (that is not a problem of the template).
+  virtual std::vector<std::string> CheckInCloud(const Template& templ) = 0;
+
   // Checks that credentials, region and endpoints work, with cheap read-only calls.
   // Never throws for a failed check: it is recorded, with what to fix.
   virtual ProviderHealth CheckHealth() = 0;

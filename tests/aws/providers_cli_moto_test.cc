@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "provider/aws/ec2_client.h"
 #include "support/moto_server.h"
 
 namespace orb::testing {
@@ -149,6 +150,48 @@ TEST_F(ProvidersCliTest, HealthNamesWhatIsWrong) {
   EXPECT_TRUE(named) << r.out;
   EXPECT_LT(r.seconds, 20.0);
   EXPECT_EQ(r.out.find("providers-cli-secret-never-shown"), std::string::npos);
+}
+
+TEST_F(ProvidersCliTest, TemplatesValidateCloudNamesResourcesThatDoNotExist) {
+  const std::string endpoint = MotoServer::Shared().endpoint();
+  env_["AWS_ENDPOINT_URL"] = endpoint;
+  env_["AWS_REGION"] = "us-east-1";
+  AwsClient aws = MakeTestAwsClient(endpoint, "us-east-1");
+  Ec2Client ec2(aws);
+  std::vector<Subnet> subnets = ec2.DescribeSubnets({});
+  ASSERT_FALSE(subnets.empty());
+  ImageQuery q;
+  q.owners = {"amazon"};
+  std::vector<Image> images = ec2.DescribeImages(q);
+  ASSERT_FALSE(images.empty());
+  json good = {{"templateId", "Good"},        {"maxNumber", 2},
+               {"vmType", "t3.micro"},        {"imageId", images[0].image_id},
+               {"subnetId", subnets[0].subnet_id}};
+  json bad = good;
+  bad["templateId"] = "Bad";
+  bad["subnetId"] = "subnet-0000000000deadbee";
+  bad["securityGroupIds"] = {"sg-0000000000deadbee"};
+  bad["imageId"] = "ami-0000000000deadbee";
+  const fs::path file = root_ / "templates.json";
+  std::ofstream(file) << json{{"templates", {good, bad}}}.dump();
+
+  Outcome offline = Orb({"templates", "validate", "--templates", file.string()});
+  EXPECT_EQ(offline.code, 0) << "[without --cloud nothing is asked of AWS] " << offline.out
+                             << offline.err;
+
+  Outcome r = Orb({"templates", "validate", "--cloud", "--templates", file.string(), "--format",
+                   "json"});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  json doc = json::parse(r.out);
+  EXPECT_FALSE(doc["valid"].get<bool>());
+  std::string problems;
+  for (const json& p : doc["problems"]) problems += p.get<std::string>() + "\n";
+  EXPECT_NE(problems.find("subnet-0000000000deadbee"), std::string::npos) << problems;
+  EXPECT_NE(problems.find("sg-0000000000deadbee"), std::string::npos) << problems;
+  EXPECT_NE(problems.find("ami-0000000000deadbee"), std::string::npos) << problems;
+  EXPECT_EQ(problems.find("'Good'"), std::string::npos)
+      << "[a template whose resources exist has no problem] " << problems;
+  EXPECT_EQ(problems.find("template Good"), std::string::npos) << problems;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "provider/aws/aws_context.h"
 #include "provider/aws/launch_handler.h"
+#include "provider/aws/template_cloud_check.h"
 
 namespace orb {
 
@@ -115,6 +116,10 @@ TerminateOutcome AwsProvider::ReleaseFromGroup(const std::string& group_id,
                                               const std::vector<std::string>& machine_ids) {
   if (LaunchHandler* h = impl_->ForGroup(group_id)) return h->Release(group_id, machine_ids);
   return Terminate(machine_ids);
+}
+
+std::vector<std::string> AwsProvider::CheckInCloud(const Template& templ) {
+  return CheckTemplateInCloud(templ, impl_->context.ec2(), &impl_->context.images());
 }
 
 ProviderHealth AwsProvider::CheckHealth() {

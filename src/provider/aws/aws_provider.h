@@ -47,6 +47,7 @@ class AwsProvider : public Provider {
   GroupState DescribeGroup(const std::string& group_id) override;
   TerminateOutcome ReleaseFromGroup(const std::string& group_id,
                                     const std::vector<std::string>& machine_ids) override;
+  std::vector<std::string> CheckInCloud(const Template& templ) override;
   ProviderHealth CheckHealth() override;
   long long CallCount() const override;
 
