@@ -171,7 +171,12 @@ long long Broker::CloudCalls() const { return provider_ ? provider_->CallCount()
 
 TerminateOutcome Broker::TerminateMachines(const std::vector<Machine>& machines) {
   std::map<std::string, std::vector<std::string>> by_group;
-  for (const Machine& m : machines) by_group[m.cloud_host_id].push_back(m.machine_id);
+  for (const Machine& m : machines) {
+    // A machine already going (the cloud took it) is not given back through its
+    // group: that would lower the capacity of a group that replaced it.
+    const bool going = m.state == MachineState::kShuttingDown;
+    by_group[going ? std::string() : m.cloud_host_id].push_back(m.machine_id);
+  }
   TerminateOutcome all;
   for (const auto& [group, ids] : by_group) {
     TerminateOutcome o = group.empty() ? provider().Terminate(ids)

@@ -243,6 +243,11 @@ class Broker {
   // it does not replace them) and the others directly.
   TerminateOutcome TerminateMachines(const std::vector<Machine>& machines);
 
+  // For the live cloud groups of completed requests among `active` machines (at most
+  // every request.group_watch_sec per group): attaches the members a group launched
+  // on its own (replacements) to the request that created it.
+  void WatchGroups(const std::vector<Machine>& active);
+
   // Capacity units of `templ` in use or on order (for maxNumber).
   int UnitsInUse(const Template& templ);
 

@@ -182,6 +182,11 @@ std::vector<SettingSpec> BuildSettings() {
        .env = {"ORB_SPOT_FALLBACK_AFTER"}, .min = 0, .max = 1000,
        .description = "after this many spot pools failed within one request, RunInstances "
                       "launches the rest on demand (0 = never buy on demand for a spot template)"});
+  add({.key = "request.group_watch_sec", .type = T::kInt, .default_value = "120",
+       .env = {"ORB_GROUP_WATCH_SEC"}, .min = 0, .max = 86400,
+       .description = "how often getReturnRequests asks a completed request's live group "
+                      "(maintain fleet, Auto Scaling group) for machines it launched to replace "
+                      "lost ones, which are then attached to the request"});
   add({.key = "broker.id", .type = T::kString, .env = {"ORB_BROKER_ID"},
        .description = "stable id of this installation, tagged on every instance as "
                       "orb:broker-id (default: generated once into <work_dir>/broker-id)"});

@@ -1719,6 +1719,76 @@ TEST_F(HfCapacityTest, UnknownSsmImageIsATemplateErrorAndLaunchesNothing) {
   EXPECT_TRUE(cloud_->AllInstances().empty());
 }
 
+// A group that replaces a lost machine on its own (here: moto's Auto Scaling group
+// told to grow, as it does when it replaces an unhealthy member): the lost one
+// reaches HostFactory through getReturnRequests, the new one is attached to the
+// request, and a return of everything leaves nothing running.
+TEST_F(HfConformanceTest, ReplacedGroupMembersAreTrackedAndReported) {
+  HfSandbox& sb = NewSandbox();
+  sb.env()["ORB_GROUP_WATCH_SEC"] = "0";
+  StatusBook book;
+  std::string req;
+  json q = Acquire(sb, book, "Asg-Small", 2, &req);
+  ASSERT_TRUE(q.is_object());
+  ASSERT_EQ(Str(q, "status"), "complete") << q.dump();
+  std::vector<std::string> ids = MachineIdList(q);
+  ASSERT_EQ(ids.size(), 2u);
+  const std::string group = "orb-" + req;
+
+  // Behind the broker's back: a member is lost and the group launches another.
+  cloud_->Terminate({ids[0]});
+  cloud_->SetDesiredCapacity(group, 3);
+  std::set<std::string> newcomers;
+  for (const Instance& i : cloud_->InstancesOfRequest(req)) {
+    if (i.state != "terminated" && std::find(ids.begin(), ids.end(), i.instance_id) == ids.end()) {
+      newcomers.insert(i.instance_id);
+    }
+  }
+  ASSERT_FALSE(newcomers.empty()) << "moto's group launched no new member";
+
+  std::map<std::string, json> candidates = ReturnCandidates(sb.Call(kGetReturnRequests, "{}"));
+  bool lost_listed = false;
+  for (const auto& [key, grace] : candidates) {
+    lost_listed = lost_listed || key.find(ids[0]) != std::string::npos;
+    for (const std::string& n : newcomers) {
+      EXPECT_EQ(key.find(n), std::string::npos) << "[a running replacement is not a return "
+                                                   "candidate]";
+    }
+  }
+  EXPECT_TRUE(lost_listed) << "[the lost member is reported by getReturnRequests]";
+
+  HfCallResult status = sb.Call(kGetRequestStatus, StatusInput({req}));
+  ASSERT_EQ(status.exit_code, 0) << status.Describe();
+  json report = status.doc["requests"][0];
+  EXPECT_EQ(Str(report, "status"), "complete") << "[a completed request stays complete]";
+  std::set<std::string> reported = MachineIds(report);
+  for (const std::string& n : newcomers) {
+    EXPECT_TRUE(reported.count(n)) << "[a member the group launched on its own is attached to "
+                                      "the request, not left untracked] "
+                                   << n << " in " << report.dump();
+  }
+  for (const json& m : report["machines"]) {
+    if (newcomers.count(Str(m, "machineId"))) {
+      EXPECT_THAT(Str(m, "message"), ::testing::HasSubstr("to replace"));
+    }
+  }
+
+  // HostFactory returns the lost one and everything it holds: nothing stays behind.
+  json refs = json::array();
+  for (const json& m : report["machines"]) {
+    refs.push_back({{"name", Str(m, "name")}, {"machineId", Str(m, "machineId")}});
+  }
+  const std::string ret = ReturnMachines(sb, refs);
+  ASSERT_FALSE(ret.empty());
+  auto final = PollUntilTerminal(sb, {ret}, book);
+  EXPECT_EQ(Str(final[ret], "status"), "complete") << final[ret].dump();
+  for (const Instance& i : cloud_->InstancesOfRequest(req)) {
+    EXPECT_TRUE(i.state == "terminated" || i.state == "shutting-down")
+        << "[nothing of the group keeps running] " << i.instance_id << " " << i.state;
+  }
+  EXPECT_TRUE(cloud_->AutoScalingGroupNames().empty()) << "[the emptied group is deleted]";
+}
+
 TEST_F(HfConformanceTest, ConcurrentCallsKeepTheStoreConsistent) {
   HfSandbox& sb = NewSandbox();
   // Four requestMachines at once.

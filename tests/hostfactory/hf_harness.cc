@@ -375,6 +375,11 @@ std::string HfSandbox::LogTail(std::size_t max_lines) const {
 
 MotoSide::MotoSide(const std::string& endpoint) : aws_(MakeTestAwsClient(endpoint)), ec2_(aws_) {}
 
+void MotoSide::SetDesiredCapacity(const std::string& group, int desired) {
+  AutoScalingClient asg(aws_);
+  asg.SetDesiredCapacity(group, desired, false);
+}
+
 std::vector<std::string> MotoSide::AutoScalingGroupNames() {
   std::vector<std::string> names;
   for (const AutoScalingGroup& g : AutoScalingClient(aws_).DescribeAutoScalingGroups({})) {

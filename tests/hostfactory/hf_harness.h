@@ -212,6 +212,10 @@ class MotoSide {
   // The Auto Scaling groups moto holds, by name.
   std::vector<std::string> AutoScalingGroupNames();
 
+  // Sets an Auto Scaling group's desired capacity directly (moto launches or
+  // terminates members at once), as the group would on its own.
+  void SetDesiredCapacity(const std::string& group, int desired);
+
  private:
   AwsClient aws_;
   Ec2Client ec2_;
