@@ -190,6 +190,7 @@ class TemplateParser {
                     &t_.spot_fleet_request_expiry);
     ParseAbis();
     ParseString({"context"}, &t_.context);
+    ParseCapacityReservationPreference();
     ParseCapacityPolicy();
     CheckHeterogeneous();
     if (types_ok && CheckTypesPresent()) DeriveMissingAttributes();
@@ -634,6 +635,23 @@ class TemplateParser {
     t_.max_spot_price = *price;
   }
 
+  void ParseCapacityReservationPreference() {
+    std::string key;
+    const Json* v = Get({"capacityReservationPreference", "capacity_reservation_preference"}, &key);
+    if (v == nullptr) return;
+    const std::string f = v->is_string() ? FoldName(v->get<std::string>()) : "";
+    if (f == "usecapacityreservationsfirst") {
+      t_.capacity_reservation_preference = "use-capacity-reservations-first";
+    } else if (f != "none") {
+      Bad(key, "must be use-capacity-reservations-first or none, got " + Show(*v));
+      return;
+    }
+    if (!t_.capacity_reservation_preference.empty() &&
+        t_.provider_api == ProviderApi::kEc2Fleet && t_.fleet_type != FleetType::kInstant) {
+      Bad(key, "AWS uses capacity reservations first only in an EC2 Fleet of type instant");
+    }
+  }
+
   void ParseAbis() {
     std::string key;
     const Json* v = Get({"abisInstanceRequirements", "abis_instance_requirements"}, &key);
@@ -810,6 +828,10 @@ std::vector<std::string> TemplateWarnings(const Template& t) {
                            " has no fleet type (it applies to EC2Fleet and SpotFleet)");
       }
     }
+  }
+  if (t.provider_api != ProviderApi::kEc2Fleet && !t.capacity_reservation_preference.empty()) {
+    warnings.push_back(who + " field 'capacityReservationPreference': ignored: only an EC2Fleet " +
+                       "of type instant uses capacity reservations first");
   }
   return warnings;
 }

@@ -744,6 +744,28 @@ TEST(TemplateWarningsTest, FleetTypeOnRunInstancesOrAsgIsIgnoredWithAWarning) {
   EXPECT_THAT(TemplateWarnings(ParseOne({{"providerApi", "RunInstances"}})), IsEmpty());
 }
 
+TEST(TemplateCapacityReservationTest, OnlyAnInstantEc2FleetUsesReservationsFirst) {
+  Template t = ParseOne({{"providerApi", "EC2Fleet"},
+                         {"fleetType", "instant"},
+                         {"capacityReservationPreference", "useCapacityReservationsFirst"}});
+  EXPECT_EQ(t.capacity_reservation_preference, "use-capacity-reservations-first");
+  EXPECT_THAT(TemplateWarnings(t), IsEmpty());
+  EXPECT_EQ(ParseOne({{"capacity_reservation_preference", "none"}}).capacity_reservation_preference,
+            "");
+  EXPECT_THAT(ParseError({{"capacityReservationPreference", "open"}}),
+              HasSubstr("field 'capacityReservationPreference': must be "
+                        "use-capacity-reservations-first or none, got \"open\""));
+  EXPECT_THAT(ParseError({{"providerApi", "EC2Fleet"},
+                          {"fleetType", "maintain"},
+                          {"capacityReservationPreference", "use-capacity-reservations-first"}}),
+              HasSubstr("only in an EC2 Fleet of type instant"));
+  std::vector<std::string> w = TemplateWarnings(
+      ParseOne({{"providerApi", "ASG"},
+                {"capacityReservationPreference", "use-capacity-reservations-first"}}));
+  ASSERT_THAT(w, SizeIs(1));
+  EXPECT_THAT(w[0], HasSubstr("field 'capacityReservationPreference': ignored"));
+}
+
 TEST(TemplateMalformedTest, BadNumbers) {
   EXPECT_THAT(ParseError({{"percentOnDemand", 150}}),
               HasSubstr("template 'T1' field 'percentOnDemand': must be an integer from 0 to "

@@ -81,7 +81,10 @@ struct Template {
   std::string launch_template_version;
   std::string spot_fleet_request_expiry;  // minutes or a timestamp, as written
   nlohmann::ordered_json abis_instance_requirements;  // null when absent
-  std::string context;
+  std::string context;  // the Context of an EC2 Fleet, Spot Fleet or Auto Scaling group
+  // capacityReservationPreference: "use-capacity-reservations-first" lets an instant EC2
+  // Fleet's on-demand part use open Capacity Reservations first; "" = none.
+  std::string capacity_reservation_preference;
   // capacityPolicy "all-or-nothing": a request gets every unit it asks for or none
   // (what a short launch got is terminated). Default "best-effort": a request keeps
   // what the pools could give.

@@ -157,7 +157,8 @@ TEST_F(AutoScalingMotoTest, MixedInstancesPolicyRoundTrip) {
   MixedInstancesPolicy m;
   m.launch_template.id = template_.launch_template_id;
   m.launch_template.version = "$Default";
-  m.overrides = {{"t3.micro", "1", std::nullopt}, {"t3.small", "2", std::nullopt}};
+  m.overrides = {{"t3.micro", "1", std::nullopt, nullptr},
+                 {"t3.small", "2", std::nullopt, nullptr}};
   m.distribution.on_demand_base_capacity = 0;
   m.distribution.on_demand_percentage_above_base_capacity = 0;
   m.distribution.spot_allocation_strategy = "price-capacity-optimized";

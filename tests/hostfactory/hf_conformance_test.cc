@@ -715,6 +715,40 @@ TEST_F(HfConformanceTest, Ec2FleetRequestCompletesAndIsReturned) {
   }
 }
 
+// An EC2 Fleet with priorities and an on-demand share: 3 units of a spot template at
+// 34 % on demand ask 1 unit on demand and 2 spot, with prioritized strategies; the
+// fleet carries the template's context. The full cycle runs against moto.
+TEST_F(HfConformanceTest, Ec2FleetWithPrioritiesAndOnDemandShareCompletesAndIsReturned) {
+  templates_["templates"].push_back({{"templateId", "Fleet-Priorities"},
+                                     {"maxNumber", 10},
+                                     {"providerApi", "EC2Fleet"},
+                                     {"fleetType", "request"},
+                                     {"priceType", "spot"},
+                                     {"vmTypes", {{"t3.micro", 1}, {"t3.small", 1}}},
+                                     {"vmTypesPriority", {{"t3.small", 0}, {"t3.micro", 1}}},
+                                     {"percentOnDemand", 34},
+                                     {"context", "orb-conformance"},
+                                     {"imageId", image_},
+                                     {"subnetId", subnet_}});
+  HfSandbox& sb = NewSandbox();
+  AcquireAndReturnThree(sb, "Fleet-Priorities", "returned fleet instances are terminated",
+                        [&](const std::string& req) {
+                          std::vector<Fleet> fleets = cloud_->ec2().DescribeFleets({});
+                          ASSERT_EQ(fleets.size(), 1u);
+                          const TargetCapacitySpec& target = fleets[0].target_capacity;
+                          EXPECT_EQ(target.total, 3);
+                          EXPECT_EQ(target.on_demand.value_or(-1), 1)
+                              << "[floor(3 x 34 / 100) = 1 unit on demand]";
+                          EXPECT_EQ(target.spot.value_or(-1), 2) << "[the rest is spot]";
+                          EXPECT_EQ(target.default_target_capacity_type, "spot");
+                          EXPECT_EQ(cloud_->InstancesOfRequest(req).size(), 3u);
+                        });
+  if (HasFatalFailure()) return;
+  for (const Fleet& f : cloud_->ec2().DescribeFleets({})) {
+    EXPECT_EQ(f.state.rfind("deleted", 0), 0u) << "[an emptied fleet is deleted] " << f.state;
+  }
+}
+
 // A maintain Spot Fleet per request: its instances become the request's machines;
 // returning them lowers the fleet's target (so it does not replace them),
 // terminates them and cancels the emptied fleet.

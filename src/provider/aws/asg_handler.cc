@@ -1,6 +1,8 @@
 // One Auto Scaling group per request ("asg:<name>"), launching from a launch
 // template made for the request (or the template's own).
 
+#include <algorithm>
+#include <climits>
 #include <cstdlib>
 #include <set>
 
@@ -8,11 +10,27 @@
 #include <spdlog/spdlog.h>
 
 #include "provider/aws/aws_error.h"
+#include "provider/aws/fleet_overrides.h"
 #include "provider/aws/launch_handler.h"
 
 namespace orb {
 
 namespace {
+
+// The instance types of a mixed-instances group in priority order (Auto Scaling's
+// prioritized strategies follow the overrides' order), each with its weight; or one
+// override carrying `requirements`.
+std::vector<FleetOverride> GroupOverrides(const Template& t, const CapacitySplit& split,
+                                          const nlohmann::json& requirements) {
+  Template types_only = t;
+  types_only.subnet_ids.clear();  // a group spreads over its subnets itself
+  std::vector<FleetOverride> pools =
+      FleetOverrides(types_only, {split.on_demand > 0, split.spot > 0}, {}, requirements);
+  std::stable_sort(pools.begin(), pools.end(), [](const FleetOverride& a, const FleetOverride& b) {
+    return a.priority.value_or(INT_MAX) < b.priority.value_or(INT_MAX);
+  });
+  return pools;
+}
 
 class AsgHandler : public LaunchHandler {
  public:
@@ -27,7 +45,10 @@ class AsgHandler : public LaunchHandler {
   LaunchPlan Plan(const LaunchSpec& spec) override {
     const Template& t = spec.templ();
     const LaunchOrder& order = *spec.order;
-    if (t.vm_types.empty() && !spec.launch_template) ThrowTemplateError(t, "vmType", "is required");
+    const nlohmann::json requirements = TemplateRequirements(t);
+    if (t.vm_types.empty() && !spec.launch_template && requirements.is_null()) {
+      ThrowTemplateError(t, "vmType", "is required (or abisInstanceRequirements)");
+    }
     // The group and its launch template are both named after the request.
     const std::string name = "orb-" + order.request_id;
     LaunchTemplateSpec lt_spec;
@@ -36,7 +57,9 @@ class AsgHandler : public LaunchHandler {
       lt_spec = *spec.launch_template;
     } else {
       CreateLaunchTemplateRequest lt = RequestLaunchTemplate(spec, name);
-      if (t.vm_types.size() == 1) lt.data.instance_type = t.vm_types.front().first;
+      if (t.vm_types.size() == 1 && requirements.is_null()) {
+        lt.data.instance_type = t.vm_types.front().first;
+      }
       // The group tags its instances itself (PropagateAtLaunch).
       lt.data.tag_specifications = {{"volume", spec.tags}};
       lt_params = Ec2Client::BuildCreateLaunchTemplate(lt).ToJson();
@@ -46,22 +69,37 @@ class AsgHandler : public LaunchHandler {
     AutoScalingGroupRequest g;
     g.name = name;
     int desired = order.units;
-    if (t.vm_types.size() > 1 || spec.spot) {
+    if (t.vm_types.size() > 1 || spec.spot || !requirements.is_null()) {
       MixedInstancesPolicy mixed;
       mixed.launch_template = lt_spec;
-      for (const auto& [type, weight] : t.vm_types) {
+      const CapacitySplit split = TemplateSplit(t, order.units);
+      const std::vector<FleetOverride> pools = GroupOverrides(t, split, requirements);
+      const bool prioritized = HasPriorities(pools);
+      for (const FleetOverride& pool : pools) {
         AsgOverride o;
-        o.instance_type = type;
-        o.weighted_capacity = std::to_string(std::max(1, weight));
+        o.instance_type = pool.instance_type;
+        if (pool.weighted_capacity) {
+          o.weighted_capacity = std::to_string(static_cast<int>(*pool.weighted_capacity));
+        }
+        o.instance_requirements = pool.instance_requirements;
         mixed.overrides.push_back(o);
       }
+      const FleetStrategies strategies = ChooseStrategies(t, prioritized, /*spot_fleet=*/false);
+      InstancesDistribution& d = mixed.distribution;
       if (spec.spot) {
-        mixed.distribution.on_demand_percentage_above_base_capacity = 0;
-        mixed.distribution.spot_allocation_strategy =
-            Ec2AllocationStrategy(t.allocation_strategy, true);
-        if (t.max_spot_price) {
-          mixed.distribution.spot_max_price = fmt::format("{}", *t.max_spot_price);
-        }
+        // The on-demand share of a spot template; the rest is spot.
+        d.on_demand_percentage_above_base_capacity =
+            std::clamp(t.percent_on_demand.value_or(0), 0, 100);
+        d.spot_allocation_strategy = strategies.spot;
+        if (t.max_spot_price) d.spot_max_price = fmt::format("{}", *t.max_spot_price);
+      }
+      // Without InstanceRequirements Auto Scaling's own default is prioritized (by
+      // override order), which GroupOverrides already follows; a written strategy wins.
+      const bool on_demand_part = !spec.spot || split.on_demand > 0;
+      const bool written = !t.allocation_strategy_on_demand.empty() ||
+                           (!spec.spot && !t.allocation_strategy.empty());
+      if (on_demand_part && (written || prioritized)) {
+        d.on_demand_allocation_strategy = strategies.on_demand;
       }
       g.mixed_instances_policy = mixed;
     } else {
@@ -72,7 +110,8 @@ class AsgHandler : public LaunchHandler {
     g.min_size = 0;
     g.max_size = desired;
     g.desired_capacity = desired;
-    g.subnet_ids = t.subnet_ids;
+    g.subnet_ids = t.subnet_ids;  // every subnet (VPCZoneIdentifier)
+    g.context = t.context;
     g.new_instances_protected_from_scale_in = true;
     for (const Tag& tag : spec.tags) g.tags.push_back({tag.key, tag.value, true});
     LaunchPlan plan;

@@ -5,6 +5,7 @@
 
 #include "common/strings.h"
 #include "provider/aws/aws_xml.h"
+#include "provider/aws/instance_requirements.h"
 
 namespace orb {
 namespace {
@@ -39,6 +40,8 @@ void AddMixedInstancesPolicy(QueryParams& p, const MixedInstancesPolicy& m) {
     const std::string op = lt + ".Overrides.member." + std::to_string(i + 1);
     AddIf(p, op + ".InstanceType", o.instance_type);
     AddIf(p, op + ".WeightedCapacity", o.weighted_capacity);
+    AddInstanceRequirements(p, op + ".InstanceRequirements", o.instance_requirements,
+                            RequirementsDialect::kAutoScaling);
     if (o.launch_template) {
       AddLaunchTemplate(p, op + ".LaunchTemplateSpecification", *o.launch_template);
     }
@@ -83,6 +86,7 @@ QueryParams GroupParams(const AutoScalingGroupRequest& r) {
   AddIf(p, "HealthCheckType", r.health_check_type);
   AddIf(p, "HealthCheckGracePeriod", r.health_check_grace_period);
   AddIf(p, "DefaultCooldown", r.default_cooldown);
+  AddIf(p, "Context", r.context);
   return p;
 }
 

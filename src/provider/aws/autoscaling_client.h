@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/clock.h"
 #include "provider/aws/aws_client.h"
 #include "provider/aws/aws_types.h"
@@ -25,6 +27,9 @@ struct AsgOverride {
   std::string instance_type;
   std::string weighted_capacity;  // "" = 1; a whole number as text, as AWS takes it
   std::optional<LaunchTemplateSpec> launch_template;  // for this type only
+  // Attribute-based selection instead of `instance_type`: AWS's InstanceRequirements
+  // as NormalizeInstanceRequirements returns it (null = none).
+  nlohmann::json instance_requirements;
 };
 
 // How a mixed-instances group splits capacity between on-demand and spot.
@@ -64,6 +69,7 @@ struct AutoScalingGroupRequest {
   std::string health_check_type;  // EC2 | ELB
   std::optional<int> health_check_grace_period;
   std::optional<int> default_cooldown;
+  std::string context;       // the group's Context; "" = unset
   std::vector<AsgTag> tags;  // CreateAutoScalingGroup only
 };
 

@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "provider/aws/aws_error.h"
 #include "provider/aws/aws_xml.h"
+#include "provider/aws/instance_requirements.h"
 
 namespace orb {
 namespace {
@@ -160,6 +161,9 @@ void AddLaunchTemplateConfigs(QueryParams& p, const std::string& prefix,
       if (o.priority) p.Add(op + ".Priority", Num(*o.priority));
       AddIf(p, op + (spot_fleet ? ".SpotPrice" : ".MaxPrice"), o.max_price);
       if (!spot_fleet) AddIf(p, op + ".ImageId", o.image_id);
+      AddInstanceRequirements(
+          p, op + ".InstanceRequirements", o.instance_requirements,
+          spot_fleet ? RequirementsDialect::kSpotFleet : RequirementsDialect::kEc2);
     }
   }
 }
@@ -502,7 +506,6 @@ QueryParams Ec2Client::BuildRunInstances(const RunInstancesRequest& r) {
   AddIf(p, "EbsOptimized", r.ebs_optimized);
   AddIf(p, "MetadataOptions.HttpTokens", r.http_tokens);
   AddTagSpecifications(p, "TagSpecification", r.tag_specifications);
-
   return p;
 }
 
@@ -677,6 +680,8 @@ QueryParams Ec2Client::BuildCreateFleet(const CreateFleetRequest& r) {
   AddIf(p, "SpotOptions.SingleInstanceType", r.spot_single_instance_type);
   AddIf(p, "SpotOptions.SingleAvailabilityZone", r.spot_single_availability_zone);
   AddIf(p, "OnDemandOptions.AllocationStrategy", r.on_demand_allocation_strategy);
+  AddIf(p, "OnDemandOptions.CapacityReservationOptions.UsageStrategy",
+        r.on_demand_capacity_reservation_usage_strategy);
   AddIf(p, "OnDemandOptions.MaxTotalPrice", r.on_demand_max_total_price);
   AddIf(p, "OnDemandOptions.MinTargetCapacity", r.on_demand_min_target_capacity);
   AddIf(p, "ExcessCapacityTerminationPolicy", r.excess_capacity_termination_policy);
@@ -685,7 +690,7 @@ QueryParams Ec2Client::BuildCreateFleet(const CreateFleetRequest& r) {
   AddTime(p, "ValidFrom", r.valid_from);
   AddTime(p, "ValidUntil", r.valid_until);
   AddTagSpecifications(p, "TagSpecification", r.tag_specifications);
-
+  AddIf(p, "Context", r.context);
   return p;
 }
 
@@ -796,6 +801,7 @@ QueryParams Ec2Client::BuildRequestSpotFleet(const SpotFleetRequestConfig& c) {
   AddTime(p, pre + "ValidFrom", c.valid_from);
   AddTime(p, pre + "ValidUntil", c.valid_until);
   AddTagSpecifications(p, pre + "TagSpecification", c.tag_specifications);
+  AddIf(p, pre + "Context", c.context);
   return p;
 }
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/clock.h"
 #include "provider/aws/aws_client.h"
 #include "provider/aws/aws_types.h"
@@ -56,6 +58,9 @@ struct FleetOverride {
   std::optional<double> priority;  // lower = launched first (prioritized strategies)
   std::string max_price;           // EC2 Fleet MaxPrice / Spot Fleet SpotPrice
   std::string image_id;            // EC2 Fleet only
+  // Attribute-based selection instead of `instance_type`: AWS's InstanceRequirements
+  // as NormalizeInstanceRequirements returns it (null = none).
+  nlohmann::json instance_requirements;
 };
 
 // A launch template with the pools to try.
@@ -348,6 +353,8 @@ struct CreateFleetRequest {
   std::optional<bool> spot_single_instance_type;
   std::optional<bool> spot_single_availability_zone;
   std::string on_demand_allocation_strategy;  // lowest-price | prioritized
+  // "use-capacity-reservations-first" (instant fleets only); "" = unset.
+  std::string on_demand_capacity_reservation_usage_strategy;
   std::string on_demand_max_total_price;
   std::optional<int> on_demand_min_target_capacity;
   std::string excess_capacity_termination_policy;  // termination | no-termination
@@ -356,6 +363,7 @@ struct CreateFleetRequest {
   EpochSeconds valid_from = 0;                       // 0 = unset
   EpochSeconds valid_until = 0;                      // 0 = unset
   std::vector<TagSpecification> tag_specifications;  // "fleet" and, for instant, "instance"
+  std::string context;                               // CreateFleet's Context; "" = unset
 };
 
 // What CreateFleet answered. For instant fleets the instances and the pools that
@@ -398,6 +406,7 @@ struct SpotFleetRequestConfig {
   EpochSeconds valid_from = 0;
   EpochSeconds valid_until = 0;
   std::vector<TagSpecification> tag_specifications;  // resource type "spot-fleet-request"
+  std::string context;                               // SpotFleetRequestConfig.Context
 };
 
 // ModifySpotFleetRequest: a new target capacity.

@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/strings.h"
+#include "provider/aws/capacity_errors.h"
+#include "provider/aws/fleet_overrides.h"
 #include "provider/aws/launch_handler.h"
 
 namespace orb {
@@ -24,36 +26,56 @@ class Ec2FleetHandler : public LaunchHandler {
 
   LaunchPlan Plan(const LaunchSpec& spec) override {
     const Template& t = spec.templ();
+    const LaunchOrder& order = *spec.order;
     const FleetType fleet_type = t.fleet_type.value_or(FleetType::kInstant);
-    if (t.vm_types.empty()) ThrowTemplateError(t, "vmTypes", "is required for an EC2 Fleet");
+    const nlohmann::json requirements = TemplateRequirements(t);
+    if (t.vm_types.empty() && requirements.is_null()) {
+      ThrowTemplateError(t, "vmTypes",
+                         "is required for an EC2 Fleet (or abisInstanceRequirements)");
+    }
     // EC2 Fleet launches from a launch template: orb makes one per request, named
     // after it, so that a replay finds the same one.
-    const std::string lt_name = "orb-" + spec.order->request_id;
+    const std::string lt_name = "orb-" + order.request_id;
     CreateLaunchTemplateRequest lt = RequestLaunchTemplate(spec, lt_name);
     CreateFleetRequest f;
-    f.client_token = spec.order->client_token;
+    f.client_token = order.client_token;
     f.type = std::string(FleetTypeName(fleet_type));
     if (fleet_type != FleetType::kInstant) {
       // orb chooses which instances go when the target is lowered on a return.
       f.excess_capacity_termination_policy = "no-termination";
     }
+    const CapacitySplit split = TemplateSplit(t, order.units);
+    const FleetMarkets markets{split.on_demand > 0, split.spot > 0};
     FleetLaunchTemplateConfig config;
     config.launch_template.name = lt_name;
     config.launch_template.version = "$Latest";
-    config.overrides = FleetPools(t, spec.spot.has_value());
+    config.overrides = FleetOverrides(t, markets, order.avoid_pools, requirements);
     f.launch_template_configs = {config};
-    f.target_capacity.total = spec.order->units;
+    f.target_capacity.total = order.units;
     f.target_capacity.default_target_capacity_type = spec.spot ? "spot" : "on-demand";
-    if (spec.spot) {
-      f.spot_allocation_strategy = Ec2AllocationStrategy(t.allocation_strategy, true);
-    } else {
-      f.on_demand_allocation_strategy = Ec2AllocationStrategy(t.allocation_strategy, false);
+    if (spec.spot && t.percent_on_demand) {
+      f.target_capacity.on_demand = split.on_demand;
+      f.target_capacity.spot = split.spot;
     }
+    const FleetStrategies strategies =
+        ChooseStrategies(t, HasPriorities(config.overrides), /*spot_fleet=*/false);
+    if (markets.spot) f.spot_allocation_strategy = strategies.spot;
+    if (markets.on_demand) {
+      f.on_demand_allocation_strategy = strategies.on_demand;
+      if (fleet_type == FleetType::kInstant) {
+        f.on_demand_capacity_reservation_usage_strategy = t.capacity_reservation_preference;
+      } else if (!t.capacity_reservation_preference.empty()) {
+        ThrowTemplateError(t, "capacityReservationPreference",
+                           "AWS uses capacity reservations first only in an EC2 Fleet of type "
+                           "instant");
+      }
+    }
+    f.context = t.context;
     f.tag_specifications = {{"fleet", spec.tags}};
     LaunchPlan plan;
-    plan.request_id = spec.order->request_id;
     plan.api = std::string(PlanApi());
     plan.adoptable = fleet_type == FleetType::kInstant;  // others keep launching
+    plan.request_id = order.request_id;
     plan.body = {{"fleet_type", std::string(FleetTypeName(fleet_type))},
                  {"launch_template_name", lt_name},
                  {"launch_template", Ec2Client::BuildCreateLaunchTemplate(lt).ToJson()},
@@ -97,10 +119,19 @@ class Ec2FleetHandler : public LaunchHandler {
     }
     std::vector<std::string> errors;
     for (const FleetError& e : r.errors) {
-      errors.push_back(e.pool.override.instance_type + " in " +
-                       (e.pool.override.subnet_id.empty() ? std::string("any subnet")
-                                                          : e.pool.override.subnet_id) +
-                       ": " + e.error_code + " " + e.error_message);
+      const FleetOverride& o = e.pool.override;
+      const std::string type = o.instance_type.empty() ? "a matching type" : o.instance_type;
+      errors.push_back(type + " in " +
+                       (o.subnet_id.empty() ? std::string("any subnet") : o.subnet_id) + ": " +
+                       e.error_code + " " + e.error_message);
+      // A pool without capacity, quota or a low enough price is remembered, so that
+      // the next launches leave it out for a while.
+      const std::string kind = ClassifyLaunchError(e.error_code);
+      if (!kind.empty() && !o.instance_type.empty()) {
+        const bool spot = e.pool.lifecycle == "spot";
+        result.failed_pools.push_back({PoolKey(o.instance_type, o.subnet_id, spot), kind,
+                                       e.error_code + ": " + e.error_message});
+      }
     }
     result.message = Join(errors, "; ");
     result.settled = true;  // an instant fleet adds nothing later

@@ -126,23 +126,6 @@ CreateLaunchTemplateRequest RequestLaunchTemplate(const LaunchSpec& spec,
   return lt;
 }
 
-std::vector<FleetOverride> FleetPools(const Template& t, bool priced) {
-  std::vector<FleetOverride> out;
-  std::vector<std::string> subnets = t.subnet_ids;
-  if (subnets.empty()) subnets.push_back("");
-  for (const auto& [type, weight] : t.vm_types) {
-    for (const std::string& subnet : subnets) {
-      FleetOverride o;
-      o.instance_type = type;
-      o.subnet_id = subnet;
-      o.weighted_capacity = weight;
-      if (priced && t.max_spot_price) o.max_price = fmt::format("{}", *t.max_spot_price);
-      out.push_back(o);
-    }
-  }
-  return out;
-}
-
 void EnsureLaunchTemplate(Ec2Client& ec2, const nlohmann::json& params) {
   if (params.is_null()) return;
   try {

@@ -41,10 +41,6 @@ LaunchSpec MakeLaunchSpec(const LaunchOrder& order, AwsContext& context);
 // and created with the request's token (so a replay finds the same one).
 CreateLaunchTemplateRequest RequestLaunchTemplate(const LaunchSpec& spec, const std::string& name);
 
-// The capacity pools of a fleet: every instance type (with its weight) in every
-// subnet; with `priced`, the template's maximum spot price on each.
-std::vector<FleetOverride> FleetPools(const Template& t, bool priced);
-
 // Creates the launch template of a stored plan (`params`; null = none to create).
 // A replay after a crash finds the one made the first time.
 void EnsureLaunchTemplate(Ec2Client& ec2, const nlohmann::json& params);

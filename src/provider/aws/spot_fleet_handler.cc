@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "provider/aws/fleet_overrides.h"
 #include "provider/aws/launch_handler.h"
 
 namespace orb {
@@ -38,7 +39,11 @@ class SpotFleetHandler : public LaunchHandler {
   LaunchPlan Plan(const LaunchSpec& spec) override {
     const Template& t = spec.templ();
     const LaunchOrder& order = *spec.order;
-    if (t.vm_types.empty()) ThrowTemplateError(t, "vmTypes", "is required for a Spot Fleet");
+    const nlohmann::json requirements = TemplateRequirements(t);
+    if (t.vm_types.empty() && requirements.is_null()) {
+      ThrowTemplateError(t, "vmTypes",
+                         "is required for a Spot Fleet (or abisInstanceRequirements)");
+    }
     const std::string name = "orb-" + order.request_id;
     CreateLaunchTemplateRequest lt = RequestLaunchTemplate(spec, name);
     SpotFleetRequestConfig f;
@@ -50,13 +55,20 @@ class SpotFleetHandler : public LaunchHandler {
     FleetLaunchTemplateConfig config;
     config.launch_template.name = name;
     config.launch_template.version = "$Latest";
-    config.overrides = FleetPools(t, true);
+    // A Spot Fleet buys spot, and on demand the share percentOnDemand names.
+    const CapacitySplit split = SplitOnDemand(order.units, t.percent_on_demand.value_or(0));
+    const FleetMarkets markets{split.on_demand > 0, split.spot > 0};
+    config.overrides = FleetOverrides(t, markets, order.avoid_pools, requirements);
     f.launch_template_configs = {config};
     f.target_capacity = order.units;
-    if (t.percent_on_demand && *t.percent_on_demand > 0) {
-      f.on_demand_target_capacity = order.units * *t.percent_on_demand / 100;
+    const FleetStrategies strategies =
+        ChooseStrategies(t, HasPriorities(config.overrides), /*spot_fleet=*/true);
+    if (split.on_demand > 0) {
+      f.on_demand_target_capacity = split.on_demand;
+      f.on_demand_allocation_strategy = strategies.on_demand;
     }
-    f.allocation_strategy = SpotFleetAllocationStrategy(t.allocation_strategy);
+    f.allocation_strategy = strategies.spot;
+    f.context = t.context;
     // orb chooses which instances go when capacity is lowered on a return.
     f.excess_capacity_termination_policy = "NoTermination";
     if (!t.spot_fleet_request_expiry.empty()) {
