@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -171,11 +172,24 @@ long long Broker::CloudCalls() const { return provider_ ? provider_->CallCount()
 
 TerminateOutcome Broker::TerminateMachines(const std::vector<Machine>& machines) {
   std::map<std::string, std::vector<std::string>> by_group;
+  // A group member the cloud already took (terminated, or on its way) is not given
+  // back through its group: that would lower the capacity of a group that may have
+  // replaced it. One describe of the group members tells.
+  std::vector<std::string> members;
   for (const Machine& m : machines) {
-    // A machine already going (the cloud took it) is not given back through its
-    // group: that would lower the capacity of a group that replaced it.
-    const bool going = m.state == MachineState::kShuttingDown;
-    by_group[going ? std::string() : m.cloud_host_id].push_back(m.machine_id);
+    if (!m.cloud_host_id.empty()) members.push_back(m.machine_id);
+  }
+  std::set<std::string> live;
+  if (!members.empty()) {
+    for (const CloudMachine& c : provider().Describe(members)) {
+      if (!IsFinalMachineState(c.state) && c.state != MachineState::kShuttingDown) {
+        live.insert(c.machine_id);
+      }
+    }
+  }
+  for (const Machine& m : machines) {
+    const bool through_group = !m.cloud_host_id.empty() && live.count(m.machine_id);
+    by_group[through_group ? m.cloud_host_id : std::string()].push_back(m.machine_id);
   }
   TerminateOutcome all;
   for (const auto& [group, ids] : by_group) {

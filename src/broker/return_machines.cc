@@ -188,10 +188,6 @@ std::vector<ReturnCandidate> Broker::ReturnCandidates(const std::vector<MachineR
   const EpochSeconds now = NowSeconds();
   const long long grace = config_.GetInt("request.visibility_grace_sec");
   std::vector<ReturnCandidate> out;
-  // Machines the cloud took away: their state is recorded, so that returning them
-  // later does not give them back through their group a second time (which would
-  // lower the capacity of a group that already replaced them).
-  std::map<std::string, MachineState> gone_behind_our_back;
   for (const Watched& w : watched) {
     auto it = w.machine_id.empty() ? seen.end() : seen.find(w.machine_id);
     ReturnCandidate c;
@@ -202,27 +198,14 @@ std::vector<ReturnCandidate> Broker::ReturnCandidates(const std::vector<MachineR
       // visible yet, or was named without an id we could look up).
       if (w.machine_id.empty() || (w.known && now - w.created_at <= grace)) continue;
       c.reason = "no longer exists";
-      if (w.known) gone_behind_our_back[w.machine_id] = MachineState::kGone;
     } else {
       const MachineState s = it->second.state;
       if (s == MachineState::kPending || s == MachineState::kRunning) continue;
-      if (w.known) gone_behind_our_back[w.machine_id] = s;
       c.reason = "machine is " + std::string(MachineStateName(s)) +
                  (it->second.state_reason.empty() ? "" : " (" + it->second.state_reason + ")");
       if (c.name.empty()) c.name = it->second.name;
     }
     out.push_back(std::move(c));
-  }
-  for (const auto& [id, state] : gone_behind_our_back) {
-    try {
-      std::optional<Machine> m = store().GetMachine(id);
-      if (!m || m->state == state) continue;
-      m->state = state;
-      m->updated_at = now;
-      store().UpdateMachine(*m);
-    } catch (const Error& e) {
-      if (e.code() != ErrorCode::kConflict) throw;  // another process recorded it first
-    }
   }
   return out;
 }
