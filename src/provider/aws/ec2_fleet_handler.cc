@@ -33,10 +33,18 @@ class Ec2FleetHandler : public LaunchHandler {
       ThrowTemplateError(t, "vmTypes",
                          "is required for an EC2 Fleet (or abisInstanceRequirements)");
     }
-    // EC2 Fleet launches from a launch template: orb makes one per request, named
-    // after it, so that a replay finds the same one.
-    const std::string lt_name = "orb-" + order.request_id;
-    CreateLaunchTemplateRequest lt = RequestLaunchTemplate(spec, lt_name);
+    // EC2 Fleet launches from a launch template: the template's own when it names
+    // one, else one made for the request and named after it (a replay finds the same
+    // one). It is per request because it carries the request's tag: AWS tags the
+    // instances of request and maintain fleets only from the launch template (and
+    // moto does not apply an instant fleet's instance TagSpecifications either).
+    std::string lt_name;
+    nlohmann::json lt_params;
+    if (!spec.launch_template) {
+      lt_name = "orb-" + order.request_id;
+      lt_params =
+          Ec2Client::BuildCreateLaunchTemplate(RequestLaunchTemplate(spec, lt_name)).ToJson();
+    }
     CreateFleetRequest f;
     f.client_token = order.client_token;
     f.type = std::string(FleetTypeName(fleet_type));
@@ -47,8 +55,12 @@ class Ec2FleetHandler : public LaunchHandler {
     const CapacitySplit split = TemplateSplit(t, order.units);
     const FleetMarkets markets{split.on_demand > 0, split.spot > 0};
     FleetLaunchTemplateConfig config;
-    config.launch_template.name = lt_name;
-    config.launch_template.version = "$Latest";
+    if (spec.launch_template) {
+      config.launch_template = *spec.launch_template;
+    } else {
+      config.launch_template.name = lt_name;
+      config.launch_template.version = "$Latest";
+    }
     config.overrides = FleetOverrides(t, markets, order.avoid_pools, requirements);
     f.launch_template_configs = {config};
     f.target_capacity.total = order.units;
@@ -78,7 +90,7 @@ class Ec2FleetHandler : public LaunchHandler {
     plan.request_id = order.request_id;
     plan.body = {{"fleet_type", std::string(FleetTypeName(fleet_type))},
                  {"launch_template_name", lt_name},
-                 {"launch_template", Ec2Client::BuildCreateLaunchTemplate(lt).ToJson()},
+                 {"launch_template", lt_params},
                  {"fleet", Ec2Client::BuildCreateFleet(f).ToJson()}};
     return plan;
   }
@@ -135,8 +147,11 @@ class Ec2FleetHandler : public LaunchHandler {
     }
     result.message = Join(errors, "; ");
     result.settled = true;  // an instant fleet adds nothing later
-    // The instances are launched; the per-request launch template is no longer needed.
-    DeleteLaunchTemplateQuietly(ec2, plan.body.at("launch_template_name").get<std::string>());
+    // The instances are launched; the request's launch template is no longer needed.
+    const std::string lt_name = plan.body.value("launch_template_name", "");
+    if (!lt_name.empty() && !plan.body.at("launch_template").is_null()) {
+      DeleteLaunchTemplateQuietly(ec2, lt_name);
+    }
     return result;
   }
 

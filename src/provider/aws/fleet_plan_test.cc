@@ -304,5 +304,42 @@ TEST(Ec2FleetLaunchTest, InstantFleetCapacityErrorsAreReportedAsFailedPools) {
   EXPECT_TRUE(result.settled);
 }
 
+TEST(Ec2FleetPlanTest, TemplatesOwnLaunchTemplateIsUsedAsIs) {
+  Template t = Base(ProviderApi::kEc2Fleet);
+  t.fleet_type = FleetType::kRequest;
+  t.image_id.clear();
+  t.launch_template_id = "lt-0123456789abcdef0";
+  t.launch_template_version = "7";
+  t.vm_types = {{"c5.large", 1}};
+  AwsProvider provider(Options("http://127.0.0.1:9"));
+  LaunchPlan plan = provider.PlanLaunch(Order(t, 2));
+  EXPECT_TRUE(plan.body.at("launch_template").is_null()) << "no launch template is made";
+  Params p = CallOf(plan, "fleet");
+  EXPECT_EQ(p["LaunchTemplateConfigs.1.LaunchTemplateSpecification.LaunchTemplateId"],
+            "lt-0123456789abcdef0");
+  EXPECT_EQ(p["LaunchTemplateConfigs.1.LaunchTemplateSpecification.Version"], "7");
+  EXPECT_EQ(p.count("LaunchTemplateConfigs.1.LaunchTemplateSpecification.LaunchTemplateName"),
+            0u);
+}
+
+TEST(LaunchSpecTest, UserDataOverSixteenKilobytesIsATemplateError) {
+  Template t = Base(ProviderApi::kRunInstances);
+  t.vm_types = {{"c5.large", 1}};
+  t.user_data = std::string(16 * 1024, 'x');
+  AwsProvider provider(Options("http://127.0.0.1:9"));
+  EXPECT_NO_THROW(provider.PlanLaunch(Order(t, 1))) << "exactly 16 KB is accepted";
+  t.user_data.push_back('x');
+  try {
+    provider.PlanLaunch(Order(t, 1));
+    FAIL() << "user data over 16 KB must be refused before anything is sent";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidConfig);
+    EXPECT_NE(std::string(e.what()).find("template 'T' field 'userData'"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("16385 bytes"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(provider.CallCount(), 0);
+}
+
 }  // namespace
 }  // namespace orb

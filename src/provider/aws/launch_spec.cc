@@ -38,13 +38,27 @@ std::string ImageReference(const Template& t, AwsContext& context) {
   }
 }
 
+// EC2 accepts at most 16 KB of user data (before base64 encoding).
+constexpr std::size_t kMaxUserDataBytes = 16 * 1024;
+
 std::string ReadUserData(const Template& t) {
-  if (t.user_data_script.empty()) return t.user_data;
-  std::ifstream in(t.user_data_script, std::ios::binary);
-  if (!in) ThrowTemplateError(t, "userDataScript", "cannot read '" + t.user_data_script + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  std::string data = t.user_data;
+  const char* field = "userData";
+  if (!t.user_data_script.empty()) {
+    field = "userDataScript";
+    std::ifstream in(t.user_data_script, std::ios::binary);
+    if (!in) ThrowTemplateError(t, field, "cannot read '" + t.user_data_script + "'");
+    std::ostringstream text;
+    text << in.rdbuf();
+    data = text.str();
+  }
+  if (data.size() > kMaxUserDataBytes) {
+    ThrowTemplateError(t, field,
+                       "user data is " + std::to_string(data.size()) +
+                           " bytes; EC2 accepts at most 16384 (16 KB): fetch the rest at boot "
+                           "(e.g. from S3) or compress it (cloud-init reads gzip)");
+  }
+  return data;
 }
 
 // The root volume the template asks for, if any: its device name comes from the
