@@ -28,7 +28,8 @@ lines() { if [[ -f $log ]]; then wc -l <"$log"; else echo 0; fi; }
 
 echo "| handler (template) | acquire | status polls until complete | return + its polls |"
 echo "| --- | --- | --- | --- |"
-for spec in "RunInstances:OnDemand-T3:100" "SpotFleet:SpotFleet-T3:100" "ASG:ASG-Small:100"; do
+for spec in "RunInstances:OnDemand-T3:100" "EC2Fleet-instant:Fleet-T3:100" \
+            "EC2Fleet-request:Fleet-Request-T3:100" "SpotFleet:SpotFleet-T3:100" "ASG:ASG-Small:100"; do
   IFS=: read -r api tmpl count <<<"$spec"
   start=$(( $(lines) + 1 ))
   call requestMachines.sh "{\"template\": {\"templateId\": \"$tmpl\", \"machineCount\": $count}}"

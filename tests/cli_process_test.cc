@@ -346,7 +346,7 @@ TEST_F(CliProcessTest, TemplatesGenerateLoadsCleanly) {
   EXPECT_EQ(r.code, 2);
 }
 
-TEST_F(CliProcessTest, TemplatesValidateWarnsAndRefreshShowsTemplatesInEffect) {
+TEST_F(CliProcessTest, TemplatesValidateWarnsAndRefreshNeedsTheCloudAndAValidFile) {
   Write("conf/awsinstprov_templates.json",
         "{\"templates\": [{\"templateId\": \"W1\", \"maxNumber\": 1, \"vmType\": \"m5.large\", "
         "\"providerApi\": \"RunInstances\", \"fleetType\": \"request\", "
@@ -356,7 +356,17 @@ TEST_F(CliProcessTest, TemplatesValidateWarnsAndRefreshShowsTemplatesInEffect) {
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("warning: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("field 'fleetType': ignored"), std::string::npos) << r.out;
+  // Refresh asks EC2 for m5.large's facts: unreachable here, so it fails and says so
+  // (tests/aws/templates_facts_moto_test.cc refreshes against moto).
+  env_["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9";
+  env_["AWS_REGION"] = "us-east-1";
+  env_["AWS_ACCESS_KEY_ID"] = "AKIDCLITEST";
+  env_["AWS_SECRET_ACCESS_KEY"] = "cli-test-secret";
+  env_["ORB_AWS_REQUEST_RETRY_ATTEMPTS"] = "0";
   r = Orb({"templates", "refresh", "--format", "json"});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("instance type facts not refreshed"), std::string::npos) << r.out;
+  r = Orb({"templates", "list", "--format", "json"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["templates"][0]["template_id"], "W1");
   Write("conf/awsinstprov_templates.json", "{\"templates\": [{\"templateId\": \"W1\"}]}");

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -39,9 +40,20 @@ std::string Broker::TemplatesFile() const {
   return found;
 }
 
-std::vector<Template> Broker::ListTemplates() const {
+InstanceFactsSource Broker::CachedFacts() {
+  return [this](const std::vector<std::string>& types) {
+    try {
+      return provider().KnownInstanceTypes(types, /*refresh=*/false);
+    } catch (const std::exception& e) {
+      spdlog::debug("no cached instance type facts: {}", e.what());
+      return InstanceFactsMap{};
+    }
+  };
+}
+
+std::vector<Template> Broker::ListTemplates() {
   const std::string file = TemplatesFile();
-  std::vector<Template> templates = LoadTemplatesFile(file);
+  std::vector<Template> templates = LoadTemplatesFile(file, CachedFacts());
   if (templates.empty()) {
     throw Error(ErrorCode::kInvalidConfig,
                 file + ": holds no template; HostFactory needs at least one");
@@ -66,7 +78,7 @@ std::vector<Template> Broker::OfferedTemplates() {
   return offered;
 }
 
-Template Broker::GetTemplate(std::string_view template_id) const {
+Template Broker::GetTemplate(std::string_view template_id) {
   std::vector<Template> templates = ListTemplates();
   std::vector<std::string> ids;
   for (Template& t : templates) {
@@ -80,7 +92,7 @@ Template Broker::GetTemplate(std::string_view template_id) const {
 TemplateCheck Broker::ValidateTemplates(const std::string& file, bool in_cloud) {
   TemplateCheck check;
   check.file = file.empty() ? TemplatesFile() : file;
-  check.problems = ValidateTemplatesFile(check.file, &check.templates);
+  check.problems = ValidateTemplatesFile(check.file, &check.templates, CachedFacts());
   for (const Template& t : check.templates) {
     for (std::string& w : TemplateWarnings(t)) check.warnings.push_back(std::move(w));
   }
@@ -106,6 +118,28 @@ TemplateCheck Broker::ValidateTemplates(const std::string& file, bool in_cloud) 
     }
   }
   return check;
+}
+
+TemplateCheck Broker::RefreshTemplates() {
+  const std::string file = TemplatesFile();
+  // Every type the file names: those derivation asks about (also of templates that
+  // fail for want of them) and those of the valid templates.
+  std::vector<std::string> types;
+  auto add = [&types](const std::string& name) {
+    if (std::find(types.begin(), types.end(), name) == types.end()) types.push_back(name);
+  };
+  std::vector<Template> valid;
+  ValidateTemplatesFile(file, &valid, [&add](const std::vector<std::string>& asked) {
+    for (const std::string& name : asked) add(name);
+    return InstanceFactsMap{};
+  });
+  for (const Template& t : valid) {
+    for (const auto* list : {&t.vm_types, &t.vm_types_on_demand, &t.vm_types_priority}) {
+      for (const auto& [name, n] : *list) add(name);
+    }
+  }
+  if (!types.empty()) provider().KnownInstanceTypes(types, /*refresh=*/true);
+  return ValidateTemplates(file);
 }
 
 Store& Broker::store() {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config_loader.h"
+#include "config/template_loader.h"
 #include "model/machine.h"
 #include "model/request.h"
 #include "model/template.h"
@@ -83,10 +84,12 @@ class Broker {
   std::string TemplatesFile() const;
 
   // Every template in the templates file, read afresh (file changes are picked
-  // up on the next call). Throws Error(kInvalidConfig) for a missing, corrupt or
-  // invalid file, and for a file with no template (HostFactory may drop a
-  // provider that offers none).
-  std::vector<Template> ListTemplates() const;
+  // up on the next call). Attributes the file does not write are derived from the
+  // instance-type facts the provider holds (Provider::KnownInstanceTypes without
+  // refresh: no cloud call), else from the built-in table. Throws
+  // Error(kInvalidConfig) for a missing, corrupt or invalid file, and for a file with
+  // no template (HostFactory may drop a provider that offers none).
+  std::vector<Template> ListTemplates();
 
   // The templates HostFactory is offered: ListTemplates() less those the provider
   // cannot launch (each logged as a warning, and reported by ValidateTemplates).
@@ -94,13 +97,20 @@ class Broker {
   std::vector<Template> OfferedTemplates();
 
   // The template with this id. Throws Error(kNotFound) naming the known ids.
-  Template GetTemplate(std::string_view template_id) const;
+  Template GetTemplate(std::string_view template_id);
 
   // Checks the templates file (or `file` when given) and reports every problem.
   // With `in_cloud`, also asks the provider whether each valid template's cloud
   // resources exist (Provider::CheckInCloud); a cloud that cannot be asked is a
   // problem too (the check did not happen).
   TemplateCheck ValidateTemplates(const std::string& file = "", bool in_cloud = false);
+
+  // Asks the provider afresh for the facts of every instance type the templates file
+  // names (Provider::KnownInstanceTypes with refresh: on AWS one DescribeInstanceTypes
+  // call per 100 types, cached for every later call), then checks the file as
+  // ValidateTemplates does, its attributes derived from the new facts. Throws
+  // Error(kCloud) when the cloud cannot be asked (the cache is then unchanged).
+  TemplateCheck RefreshTemplates();
 
   // --- Editing the templates file ---------------------------------------------
   // Each edit holds the lock of TemplatesFileLock for its whole read-modify-write,
@@ -247,6 +257,10 @@ class Broker {
   // every request.group_watch_sec per group): attaches the members a group launched
   // on its own (replacements) to the request that created it.
   void WatchGroups(const std::vector<Machine>& active);
+
+  // The instance-type facts the provider already holds, for the template loader (no
+  // cloud call; a provider that cannot be built knows none).
+  InstanceFactsSource CachedFacts();
 
   // Capacity units of `templ` in use or on order (for maxNumber).
   int UnitsInUse(const Template& templ);

@@ -125,7 +125,7 @@ TemplateChange Broker::EditTemplates(
   edit(TemplatesList(doc, change.file), change);
 
   std::vector<std::string> problems;
-  std::vector<Template> templates = ParseTemplates(doc, change.file, &problems);
+  std::vector<Template> templates = ParseTemplates(doc, change.file, &problems, CachedFacts());
   if (!problems.empty()) {
     throw Error(ErrorCode::kInvalidInput,
                 "refused to " + change.action + " template '" + change.template_id +

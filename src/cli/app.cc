@@ -168,10 +168,10 @@ int TemplatesDelete(Context& c, const std::string& id, const TemplateEditOptions
   return ReportTemplateChange(c, c.GetBroker().DeleteTemplate(id, opts));
 }
 
-// Prints the templates now in effect after checking the file (there is no cache to
-// reload: every command reads the file afresh).
+// Refreshes the instance-type facts of the templates' types from the cloud, then
+// prints the templates now in effect (every command reads the file afresh).
 int TemplatesRefresh(Context& c) {
-  TemplateCheck check = c.GetBroker().ValidateTemplates();
+  TemplateCheck check = c.GetBroker().RefreshTemplates();
   for (const std::string& w : check.warnings) c.err << "warning: " << w << "\n";
   if (!check.problems.empty()) {
     for (const std::string& p : check.problems) c.err << "error: " << p << "\n";
@@ -614,8 +614,9 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
                     "delete even while machines or open requests of it exist");
   leaf(tdelete, [&](Context& c) { return TemplatesDelete(c, template_id, teo); });
   leaf(templates->add_subcommand(
-           "refresh", "check the templates file and show the templates now in effect (nothing "
-                      "to reload: HostFactory's calls read the file afresh every time)"),
+           "refresh", "ask the cloud afresh for the facts (vCPUs, cores, memory, architecture) "
+                      "of the templates' instance types, cache them for HostFactory's calls, "
+                      "then check the templates file and show the templates now in effect"),
        TemplatesRefresh);
   GenerateOptions gen;
   CLI::App* tgenerate = templates->add_subcommand(

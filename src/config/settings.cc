@@ -98,7 +98,9 @@ std::vector<SettingSpec> BuildSettings() {
   add({.key = "aws.instance_types_cache_ttl_sec", .type = T::kInt, .default_value = "86400",
        .env = {"ORB_AWS_INSTANCE_TYPES_CACHE_TTL_SEC"}, .min = 0, .max = 2592000,
        .description = "how long instance-type facts read with DescribeInstanceTypes are "
-                      "reused (cache in <work_dir>/cache)"});
+                      "reused before a lookup asks EC2 again (cache in <work_dir>/cache); "
+                      "template attributes read the cache at any age, and 'orb templates "
+                      "refresh' renews it"});
   add({.key = "aws.proxy_host", .type = T::kString,
        .env = {"ORB_AWS_PROXY_HOST", "AWS_PROXY_HOST"}, .ibm_key = "AWS_PROXY_HOST",
        .description = "HTTP proxy host for AWS calls (HTTPS_PROXY/NO_PROXY are honoured too)"});

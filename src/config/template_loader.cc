@@ -147,8 +147,9 @@ using TypeList = std::vector<std::pair<std::string, int>>;
 class TemplateParser {
  public:
   TemplateParser(const Json& obj, std::size_t index, const std::string& source,
-                 std::map<std::string, std::size_t>* seen_ids, Reporter* rep)
-      : obj_(obj), index_(index), seen_ids_(seen_ids), rep_(*rep) {
+                 std::map<std::string, std::size_t>* seen_ids, Reporter* rep,
+                 const InstanceFactsSource* facts)
+      : obj_(obj), index_(index), seen_ids_(seen_ids), rep_(*rep), facts_(*facts) {
     t_.raw = obj;
     t_.source_file = source;
     who_ = "template at index " + std::to_string(index);
@@ -685,7 +686,7 @@ class TemplateParser {
     if (types.empty()) {
       why = "the template names no instance type to derive them from";
     } else {
-      derived = DeriveAttributes(types, &why);
+      derived = DeriveAttributes(types, facts_ ? facts_(types) : InstanceFactsMap{}, &why);
       if (!derived && why.empty()) why = "the instance types are not known to orb";
     }
     if (!derived) {
@@ -715,6 +716,7 @@ class TemplateParser {
   std::size_t index_;
   std::map<std::string, std::size_t>* seen_ids_;
   Reporter& rep_;
+  const InstanceFactsSource& facts_;
   Template t_;
   std::string who_;
   bool snake_ = false;
@@ -756,7 +758,8 @@ std::string FindTemplatesFile(const std::string& conf_dir, const std::string& pr
 }
 
 std::vector<Template> ParseTemplates(const nlohmann::ordered_json& doc, const std::string& source,
-                                     std::vector<std::string>* problems) {
+                                     std::vector<std::string>* problems,
+                                     const InstanceFactsSource& facts) {
   Reporter rep(source, problems);
   const Json* list = nullptr;
   if (doc.is_array()) {
@@ -790,19 +793,20 @@ std::vector<Template> ParseTemplates(const nlohmann::ordered_json& doc, const st
                           "must be an object, got " + KindOf(item));
       continue;
     }
-    TemplateParser parser(item, i, source, &seen_ids, &rep);
+    TemplateParser parser(item, i, source, &seen_ids, &rep, &facts);
     Template t = parser.Parse();
     if (parser.ok()) out.push_back(std::move(t));
   }
   return out;
 }
 
-std::vector<Template> LoadTemplatesFile(const std::string& path) {
-  return ParseTemplates(ReadDocument(path), path, nullptr);
+std::vector<Template> LoadTemplatesFile(const std::string& path,
+                                        const InstanceFactsSource& facts) {
+  return ParseTemplates(ReadDocument(path), path, nullptr, facts);
 }
 
-std::vector<std::string> ValidateTemplatesFile(const std::string& path,
-                                               std::vector<Template>* out) {
+std::vector<std::string> ValidateTemplatesFile(const std::string& path, std::vector<Template>* out,
+                                               const InstanceFactsSource& facts) {
   std::vector<std::string> problems;
   Json doc;
   try {
@@ -811,7 +815,7 @@ std::vector<std::string> ValidateTemplatesFile(const std::string& path,
     problems.emplace_back(e.what());
     return problems;
   }
-  std::vector<Template> templates = ParseTemplates(doc, path, &problems);
+  std::vector<Template> templates = ParseTemplates(doc, path, &problems, facts);
   if (out != nullptr) *out = std::move(templates);
   return problems;
 }

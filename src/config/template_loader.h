@@ -1,10 +1,12 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "model/instance_types.h"
 #include "model/template.h"
 
 namespace orb {
@@ -19,27 +21,38 @@ namespace orb {
 std::string FindTemplatesFile(const std::string& conf_dir, const std::string& provider_name,
                               std::vector<std::string>* looked_at);
 
+// Where the loader gets live instance-type facts: given the types of one template whose
+// attributes must be derived, returns the facts it knows of them (any subset; the rest
+// come from the built-in table). It must be quick and must not call the cloud (see
+// Provider::KnownInstanceTypes). Null = the built-in table alone.
+using InstanceFactsSource =
+    std::function<InstanceFactsMap(const std::vector<std::string>& types)>;
+
 // Reads a templates file: JSON, or YAML when the name ends in .yaml/.yml. Accepts
 // `{"templates": [...]}` or a bare top-level array, with IBM camelCase or Python ORB
 // snake_case keys. Returns every template, in file order, with missing type/ncpus/
-// ncores/nram attributes derived from the instance types.
+// ncores/nram attributes derived from the instance types (DeriveAttributes with the
+// facts of `facts`, else the built-in table).
 // Throws Error(kInvalidConfig) naming the file for a missing, unreadable, empty or
 // syntactically wrong file (with line:column), a wrong top-level shape, no templates,
 // and for the first invalid template (naming the template and the field).
-std::vector<Template> LoadTemplatesFile(const std::string& path);
+std::vector<Template> LoadTemplatesFile(const std::string& path,
+                                        const InstanceFactsSource& facts = nullptr);
 
 // Same checks as LoadTemplatesFile, but never throws for a problem in the file: returns
 // every problem found, each as "<file>: template '<id>' field '<key>': <what is wrong>"
 // (or "<file>: <what is wrong>" for the file as a whole). An empty result means the file
 // is valid. `out`, when non-null, receives the templates that had no problem.
-std::vector<std::string> ValidateTemplatesFile(const std::string& path, std::vector<Template>* out);
+std::vector<std::string> ValidateTemplatesFile(const std::string& path, std::vector<Template>* out,
+                                               const InstanceFactsSource& facts = nullptr);
 
 // Parses a templates document already read from `source` (used in messages and stored
 // as Template::source_file). With `problems` null, throws Error(kInvalidConfig) for the
 // first problem; otherwise appends every problem to it and returns only the templates
-// that had none.
+// that had none. Missing attributes are derived as LoadTemplatesFile does.
 std::vector<Template> ParseTemplates(const nlohmann::ordered_json& doc, const std::string& source,
-                                     std::vector<std::string>* problems);
+                                     std::vector<std::string>* problems,
+                                     const InstanceFactsSource& facts = nullptr);
 
 // Things in a valid template that are legal but likely not what the operator meant, each
 // as "<file>: template '<id>' field '<key>': <why>" (e.g. a fleetType on RunInstances,

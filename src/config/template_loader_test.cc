@@ -450,6 +450,75 @@ TEST(TemplateDeriveTest, NoInstanceTypeAndNoAttributesIsAProblem) {
   }
 }
 
+// Live facts (as a provider supplies them) and the built-in table.
+
+// Parses one template built by WithFields with `facts` as the live facts; the types the
+// loader asked about go to `asked` when non-null.
+Template ParseWithFacts(const Json& fields, const InstanceFactsMap& facts,
+                        std::vector<std::string>* asked = nullptr) {
+  auto source = [&](const std::vector<std::string>& types) {
+    if (asked != nullptr) asked->insert(asked->end(), types.begin(), types.end());
+    return facts;
+  };
+  std::vector<Template> out = ParseTemplates(
+      Json{{"templates", Json::array({WithFields(fields)})}}, "inline.json", nullptr, source);
+  EXPECT_THAT(out, SizeIs(1));
+  return out.empty() ? Template{} : out.front();
+}
+
+TEST(TemplateLiveFactsTest, ALiveFactWinsOverTheBuiltInTable) {
+  // The table says m5.2xlarge is 8 vCPUs, 4 cores, 32768 MiB, X86_64.
+  std::vector<std::string> asked;
+  Template t = ParseWithFacts({{"vmType", "m5.2xlarge"}},
+                              {{"m5.2xlarge", {16, 8, 65536, "X86_64"}}}, &asked);
+  EXPECT_THAT(asked, ElementsAre("m5.2xlarge"));
+  EXPECT_THAT(Attrs(t), ElementsAre(Pair("type", "String:X86_64"), Pair("ncpus", "Numeric:16"),
+                                    Pair("ncores", "Numeric:8"), Pair("nram", "Numeric:65536")));
+}
+
+TEST(TemplateLiveFactsTest, ATypeOnlyTheProviderKnowsIsDerivedAndMixesWithTheTable) {
+  // m99.huge is in no table; r5.large (2/1/16384 in the table) has no live fact.
+  Template t = ParseWithFacts({{"vmTypes", {{"m99.huge", 1}, {"r5.large", 1}}}},
+                              {{"m99.huge", {64, 32, 12288, "X86_64"}}});
+  EXPECT_THAT(Attrs(t), ElementsAre(Pair("type", "String:X86_64"), Pair("ncpus", "Numeric:2"),
+                                    Pair("ncores", "Numeric:1"), Pair("nram", "Numeric:12288")));
+}
+
+TEST(TemplateLiveFactsTest, WrittenAttributesWinOverLiveFactsAndTheTable) {
+  Template t = ParseWithFacts(
+      {{"vmType", "m5.2xlarge"},
+       {"attributes", {{"ncpus", {"Numeric", "1"}}, {"type", {"String", "ARM64"}}}}},
+      {{"m5.2xlarge", {16, 8, 65536, "X86_64"}}});
+  EXPECT_THAT(Attrs(t), ElementsAre(Pair("ncpus", "Numeric:1"), Pair("type", "String:ARM64"),
+                                    Pair("ncores", "Numeric:8"), Pair("nram", "Numeric:65536")));
+}
+
+TEST(TemplateLiveFactsTest, NoLookupWhenTheFileWritesEveryAttribute) {
+  std::vector<std::string> asked;
+  ParseWithFacts({{"vmType", "m5.2xlarge"},
+                  {"attributes",
+                   {{"ncpus", {"Numeric", "1"}},
+                    {"ncores", {"Numeric", "1"}},
+                    {"type", {"String", "X86_64"}},
+                    {"nram", {"Numeric", "1024"}}}}},
+                 {}, &asked);
+  EXPECT_THAT(asked, IsEmpty());
+}
+
+TEST(TemplateLiveFactsTest, ATypeUnknownEverywhereIsStillAProblem) {
+  std::vector<std::string> problems;
+  std::vector<Template> out = ParseTemplates(
+      Json{{"templates", Json::array({WithFields({{"vmType", "m99.huge"}})})}}, "inline.json",
+      &problems, [](const std::vector<std::string>&) {
+        return InstanceFactsMap{{"m5.large", {2, 1, 8192, "X86_64"}}};
+      });
+  EXPECT_THAT(out, IsEmpty());
+  ASSERT_THAT(problems, SizeIs(1));
+  EXPECT_THAT(problems[0], HasSubstr("template 'T1' field 'attributes': missing 'type', 'ncpus', "
+                                     "'nram' and cannot derive them: unknown instance type "
+                                     "'m99.huge'"));
+}
+
 // ---------------------------------------------------------------------------------------
 // Malformed files: each message names the file and, for a template, the template and field.
 

@@ -1,6 +1,7 @@
 #include "model/instance_types.h"
 
 #include <algorithm>
+#include <climits>
 #include <iterator>
 #include <utility>
 
@@ -44,16 +45,34 @@ std::size_t InstanceTypeCount() { return std::size(kInstanceTypes); }
 
 std::optional<DerivedAttributes> DeriveAttributes(const std::vector<std::string>& types,
                                                   std::string* problem) {
+  return DeriveAttributes(types, InstanceFactsMap{}, problem);
+}
+
+std::optional<DerivedAttributes> DeriveAttributes(const std::vector<std::string>& types,
+                                                  const InstanceFactsMap& live,
+                                                  std::string* problem) {
   if (types.empty()) {
     SetProblem(problem, "no instance types given to derive attributes from");
     return std::nullopt;
   }
 
+  // One type's facts, whichever source gave them.
+  struct Known {
+    std::string name;
+    long long vcpus, cores, memory_mib;
+    std::string architecture;
+  };
   std::vector<std::string_view> unknown;
-  std::vector<InstanceTypeInfo> known;
+  std::vector<Known> known;
   for (const std::string& name : types) {
-    if (auto info = LookupInstanceType(name)) {
-      known.push_back(*info);
+    auto it = live.find(name);
+    if (it != live.end() && it->second.vcpus > 0 && it->second.cores > 0 &&
+        it->second.memory_mib > 0 && !it->second.architecture.empty()) {
+      const InstanceFacts& f = it->second;
+      known.push_back({name, f.vcpus, f.cores, f.memory_mib, f.architecture});
+    } else if (auto info = LookupInstanceType(name)) {
+      known.push_back({name, info->vcpus, info->cores, info->memory_mib,
+                       std::string(info->architecture)});
     } else if (std::find(unknown.begin(), unknown.end(), name) == unknown.end()) {
       unknown.push_back(name);
     }
@@ -69,26 +88,26 @@ std::optional<DerivedAttributes> DeriveAttributes(const std::vector<std::string>
     return std::nullopt;
   }
 
-  const InstanceTypeInfo& first = known.front();
-  for (const InstanceTypeInfo& info : known) {
-    if (info.architecture != first.architecture) {
-      SetProblem(problem, "instance types mix architectures: " + std::string(first.name) + " is " +
-                              std::string(first.architecture) + ", " + std::string(info.name) +
-                              " is " + std::string(info.architecture));
+  const Known& first = known.front();
+  for (const Known& k : known) {
+    if (k.architecture != first.architecture) {
+      SetProblem(problem, "instance types mix architectures: " + first.name + " is " +
+                              first.architecture + ", " + k.name + " is " + k.architecture);
       return std::nullopt;
     }
   }
 
-  DerivedAttributes attributes;
-  attributes.type = std::string(first.architecture);
-  attributes.ncpus = first.vcpus;
-  attributes.ncores = first.cores;
-  attributes.nram_mib = first.memory_mib;
-  for (const InstanceTypeInfo& info : known) {
-    attributes.ncpus = std::min(attributes.ncpus, info.vcpus);
-    attributes.ncores = std::min(attributes.ncores, info.cores);
-    attributes.nram_mib = std::min(attributes.nram_mib, info.memory_mib);
+  long long ncpus = first.vcpus, ncores = first.cores, nram = first.memory_mib;
+  for (const Known& k : known) {
+    ncpus = std::min(ncpus, k.vcpus);
+    ncores = std::min(ncores, k.cores);
+    nram = std::min(nram, k.memory_mib);
   }
+  DerivedAttributes attributes;
+  attributes.type = first.architecture;
+  attributes.ncpus = static_cast<int>(ncpus);
+  attributes.ncores = static_cast<int>(ncores);
+  attributes.nram_mib = static_cast<int>(std::min<long long>(nram, INT_MAX));
   return attributes;
 }
 

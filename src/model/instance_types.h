@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,11 +33,29 @@ struct DerivedAttributes {
   int nram_mib = 0;
 };
 
+// One instance type's facts as a provider learnt them from its cloud (on AWS,
+// DescribeInstanceTypes), for deriving attributes.
+struct InstanceFacts {
+  int vcpus = 0;             // default vCPUs
+  int cores = 0;             // default physical cores
+  long long memory_mib = 0;  // memory in MiB
+  std::string architecture;  // HostFactory `type`: "X86_64" or "ARM64"
+};
+
+// Facts by instance type name.
+using InstanceFactsMap = std::map<std::string, InstanceFacts>;
+
 // Derives attributes for a template that may launch any of `types`: the smallest
 // vCPU count, core count and memory among them (a host is never announced bigger
-// than it may turn out to be), and their common architecture. Returns nullopt
-// when any type is unknown to the table or the types mix architectures;
-// `problem` then says why.
+// than it may turn out to be), and their common architecture. Each type's facts
+// come from `live` when it holds them (with positive counts and an architecture),
+// else from the built-in table. Returns nullopt when any type is unknown to both
+// or the types mix architectures; `problem` then says why.
+std::optional<DerivedAttributes> DeriveAttributes(const std::vector<std::string>& types,
+                                                  const InstanceFactsMap& live,
+                                                  std::string* problem);
+
+// DeriveAttributes from the built-in table alone.
 std::optional<DerivedAttributes> DeriveAttributes(const std::vector<std::string>& types,
                                                   std::string* problem);
 

@@ -178,5 +178,33 @@ TEST(InstanceTypesDeriveTest, ToleratesANullProblem) {
   EXPECT_TRUE(DeriveAttributes({"m5.large"}, nullptr).has_value());
 }
 
+TEST(InstanceTypesDeriveTest, LiveFactsWinOverTheTableTypeByType) {
+  std::string problem;
+  // c5.xlarge from the table (4/2/8192); m5.large live (the table says 2/1/8192).
+  std::optional<DerivedAttributes> derived = DeriveAttributes(
+      {"m5.large", "c5.xlarge"}, {{"m5.large", {8, 8, 4096, "X86_64"}}}, &problem);
+  ASSERT_TRUE(derived.has_value()) << problem;
+  EXPECT_EQ(derived->ncpus, 4);
+  EXPECT_EQ(derived->ncores, 2);
+  EXPECT_EQ(derived->nram_mib, 4096);
+}
+
+TEST(InstanceTypesDeriveTest, IncompleteLiveFactsFallBackToTheTable) {
+  std::optional<DerivedAttributes> derived =
+      DeriveAttributes({"m5.large"}, {{"m5.large", {0, 0, 0, ""}}}, nullptr);
+  ASSERT_TRUE(derived.has_value());
+  EXPECT_EQ(derived->ncpus, 2);
+  EXPECT_EQ(derived->nram_mib, 8192);
+  EXPECT_EQ(derived->type, "X86_64");
+}
+
+TEST(InstanceTypesDeriveTest, LiveArchitectureCountsForMixing) {
+  std::string problem;
+  EXPECT_FALSE(DeriveAttributes({"m5.large", "x9.new"}, {{"x9.new", {2, 2, 4096, "ARM64"}}},
+                                &problem)
+                   .has_value());
+  EXPECT_NE(problem.find("x9.new is ARM64"), std::string::npos) << problem;
+}
+
 }  // namespace
 }  // namespace orb

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "model/instance_types.h"
 #include "model/machine_state.h"
 #include "model/template.h"
 
@@ -187,6 +188,21 @@ class Provider {
   // field; empty when all is well. Read-only calls. Throws Error(kCloud) when the
   // cloud cannot be asked (that is not a problem of the template).
   virtual std::vector<std::string> CheckInCloud(const Template& templ) = 0;
+
+  // Facts the provider has learnt from its cloud about `types` (vCPUs, cores, memory,
+  // architecture in HostFactory's form), for deriving template attributes; types it
+  // knows nothing of are absent (the caller falls back to orb's built-in table).
+  // With `refresh` false: only what it already holds (on AWS the on-disk cache,
+  // expired entries included); no cloud call, never throws, fast enough for every
+  // getAvailableTemplates. With `refresh` true: asks the cloud for every one of
+  // `types` in as few calls as the API allows and rewrites its cache; throws
+  // Error(kCloud) when the cloud cannot be asked. The default knows no facts.
+  virtual InstanceFactsMap KnownInstanceTypes(const std::vector<std::string>& types,
+                                              bool refresh) {
+    (void)types;
+    (void)refresh;
+    return {};
+  }
 
   // Checks that credentials, region and endpoints work, with cheap read-only calls.
   // Never throws for a failed check: it is recorded, with what to fix.

@@ -118,6 +118,25 @@ TerminateOutcome AwsProvider::ReleaseFromGroup(const std::string& group_id,
   return Terminate(machine_ids);
 }
 
+InstanceFactsMap AwsProvider::KnownInstanceTypes(const std::vector<std::string>& types,
+                                                 bool refresh) {
+  InstanceTypeCatalog& catalog = impl_->context.instance_types();
+  InstanceTypeLookup found = refresh ? catalog.Refresh(types) : catalog.Cached(types);
+  if (refresh && !found.aws_error.empty()) {
+    throw Error(ErrorCode::kCloud,
+                "instance type facts not refreshed: EC2 DescribeInstanceTypes failed (" +
+                    found.aws_error + "); check the region, endpoint and credentials (orb "
+                                      "providers health)");
+  }
+  InstanceFactsMap out;
+  for (const auto& [name, facts] : found.facts) {
+    // After a refresh only EC2's answer counts (not the built-in table's stand-in).
+    if (facts.source == FactSource::kBuiltIn) continue;
+    if (std::optional<InstanceFacts> f = ToInstanceFacts(facts)) out[name] = *f;
+  }
+  return out;
+}
+
 std::vector<std::string> AwsProvider::CheckInCloud(const Template& templ) {
   return CheckTemplateInCloud(templ, impl_->context.ec2(), &impl_->context.images());
 }

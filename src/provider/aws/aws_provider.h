@@ -48,6 +48,9 @@ class AwsProvider : public Provider {
   TerminateOutcome ReleaseFromGroup(const std::string& group_id,
                                     const std::vector<std::string>& machine_ids) override;
   std::vector<std::string> CheckInCloud(const Template& templ) override;
+  // From the InstanceTypeCatalog in the cache directory (DescribeInstanceTypes).
+  InstanceFactsMap KnownInstanceTypes(const std::vector<std::string>& types,
+                                      bool refresh) override;
   ProviderHealth CheckHealth() override;
   long long CallCount() const override;
 

@@ -36,6 +36,21 @@ std::optional<InstanceTypeFacts> BuiltIn(const std::string& name) {
                            {arch}, FactSource::kBuiltIn};
 }
 
+// `types` without duplicates or empty names, in order.
+std::vector<std::string> Distinct(const std::vector<std::string>& types) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (const std::string& t : types) {
+    if (!t.empty() && seen.insert(t).second) out.push_back(t);
+  }
+  return out;
+}
+
+// True when an entry fetched at `fetched_at` is younger than `ttl` at `now`.
+bool IsFresh(EpochSeconds fetched_at, EpochSeconds now, std::chrono::seconds ttl) {
+  return now - fetched_at >= 0 && now - fetched_at < ttl.count();
+}
+
 bool IsInt(const nlohmann::json& e, const char* key) {
   return e.contains(key) && e[key].is_number_integer();
 }
@@ -60,6 +75,26 @@ InstanceTypeFetch Ec2InstanceTypeFetch(Ec2Client& ec2) {
       return out;
     }
   };
+}
+
+std::optional<InstanceFacts> ToInstanceFacts(const InstanceTypeFacts& facts) {
+  auto lists = [&](std::string_view a) {
+    return std::find(facts.architectures.begin(), facts.architectures.end(), a) !=
+           facts.architectures.end();
+  };
+  InstanceFacts out;
+  if (lists("arm64") || lists("arm64_mac")) {
+    out.architecture = "ARM64";
+  } else if (lists("x86_64") || lists("x86_64_mac")) {
+    out.architecture = "X86_64";
+  } else {
+    return std::nullopt;
+  }
+  if (facts.vcpus <= 0 || facts.cores <= 0 || facts.memory_mib <= 0) return std::nullopt;
+  out.vcpus = facts.vcpus;
+  out.cores = facts.cores;
+  out.memory_mib = facts.memory_mib;
+  return out;
 }
 
 std::string_view FactSourceName(FactSource source) {
@@ -143,11 +178,35 @@ void InstanceTypeCatalog::StoreLocked(const std::vector<Entry>& fetched) {
 }
 
 InstanceTypeLookup InstanceTypeCatalog::Lookup(const std::vector<std::string>& types) {
-  std::vector<std::string> wanted;
-  std::set<std::string> seen;
-  for (const std::string& t : types) {
-    if (!t.empty() && seen.insert(t).second) wanted.push_back(t);
+  return Find(types, /*force=*/false);
+}
+
+InstanceTypeLookup InstanceTypeCatalog::Refresh(const std::vector<std::string>& types) {
+  return Find(types, /*force=*/true);
+}
+
+InstanceTypeLookup InstanceTypeCatalog::Cached(const std::vector<std::string>& types) {
+  InstanceTypeLookup out;
+  std::lock_guard<std::mutex> lock(mu_);
+  LoadLocked();
+  const EpochSeconds now = now_();
+  for (const std::string& t : Distinct(types)) {
+    auto it = entries_.find(t);
+    if (it == entries_.end()) {
+      out.unknown.push_back(t);
+      continue;
+    }
+    out.facts[t] = it->second.facts;
+    out.facts[t].source = IsFresh(it->second.fetched_at, now, options_.ttl)
+                              ? FactSource::kCache
+                              : FactSource::kStaleCache;
   }
+  return out;
+}
+
+InstanceTypeLookup InstanceTypeCatalog::Find(const std::vector<std::string>& types,
+                                                     bool force) {
+  const std::vector<std::string> wanted = Distinct(types);
   InstanceTypeLookup out;
   std::lock_guard<std::mutex> lock(mu_);
   LoadLocked();
@@ -155,8 +214,8 @@ InstanceTypeLookup InstanceTypeCatalog::Lookup(const std::vector<std::string>& t
   std::vector<std::string> missing;
   for (const std::string& t : wanted) {
     auto it = entries_.find(t);
-    const bool fresh = it != entries_.end() && now - it->second.fetched_at >= 0 &&
-                       now - it->second.fetched_at < options_.ttl.count();
+    const bool fresh =
+        !force && it != entries_.end() && IsFresh(it->second.fetched_at, now, options_.ttl);
     if (fresh) {
       out.facts[t] = it->second.facts;
       out.facts[t].source = FactSource::kCache;

@@ -9,11 +9,13 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/clock.h"
+#include "model/instance_types.h"
 #include "provider/aws/ec2_client.h"
 
 namespace orb {
@@ -51,6 +53,11 @@ struct InstanceTypeFacts {
   FactSource source = FactSource::kAws;
 };
 
+// `facts` as a provider hands them to the template loader: architecture in
+// HostFactory's form ("ARM64" when EC2 lists arm64, else "X86_64" when it lists
+// x86_64); nullopt when no architecture maps or a count is not positive.
+std::optional<InstanceFacts> ToInstanceFacts(const InstanceTypeFacts& facts);
+
 // The answer to one Lookup.
 struct InstanceTypeLookup {
   std::map<std::string, InstanceTypeFacts> facts;  // by type name
@@ -84,6 +91,16 @@ class InstanceTypeCatalog {
   // `aws_error` says why (a warning is logged too).
   InstanceTypeLookup Lookup(const std::vector<std::string>& types);
 
+  // Facts for `types` held in the cache, expired ones included (source kCache or
+  // kStaleCache), without asking EC2 or the built-in table: the types not cached are
+  // `unknown`. Reads the cache file once per catalog. Never throws, never calls EC2.
+  InstanceTypeLookup Cached(const std::vector<std::string>& types);
+
+  // Asks EC2 for every one of `types`, fresh or not (in calls of 100 types), and
+  // rewrites their cache entries. Falls back as Lookup does when EC2 cannot be
+  // reached (`aws_error` then says why).
+  InstanceTypeLookup Refresh(const std::vector<std::string>& types);
+
   // The cache file's path ("" when caching in memory only).
   std::string cache_path() const;
 
@@ -93,6 +110,8 @@ class InstanceTypeCatalog {
     EpochSeconds fetched_at = 0;
   };
   void LoadLocked();
+  // Lookup; with `force`, asks EC2 for every type, fresh or not.
+  InstanceTypeLookup Find(const std::vector<std::string>& types, bool force);
   void StoreLocked(const std::vector<Entry>& fetched);
 
   InstanceTypeCatalogOptions options_;

@@ -191,5 +191,56 @@ TEST(InstanceTypeCatalogTest, ADamagedCacheFileIsIgnoredAndRewritten) {
   EXPECT_EQ(ec2.calls.size(), 1u);
 }
 
+TEST(InstanceTypeCatalogTest, CachedReadsTheFileOnlyEvenWhenExpiredOrMissing) {
+  TempDir dir;
+  FakeEc2 ec2;
+  Clock clock;
+  InstanceTypeCatalog(Options(dir.dir()), ec2.Fetch(), clock.Fn()).Lookup({"c5.xlarge"});
+  clock.now += 30 * 24 * 3600;  // long expired
+
+  InstanceTypeCatalog catalog(Options(dir.dir()), ec2.Fetch(), clock.Fn());
+  InstanceTypeLookup r = catalog.Cached({"c5.xlarge", "m5.large", "c5.xlarge"});
+  EXPECT_EQ(ec2.calls.size(), 1u);  // only the first process's Lookup
+  EXPECT_EQ(r.facts.size(), 1u);
+  EXPECT_EQ(r.facts["c5.xlarge"].source, FactSource::kStaleCache);
+  EXPECT_EQ(r.facts["c5.xlarge"].vcpus, 4);
+  EXPECT_THAT(r.unknown, ElementsAre("m5.large"));  // not cached: not the built-in table
+}
+
+TEST(InstanceTypeCatalogTest, RefreshAsksForFreshTypesTooAndRewritesTheCache) {
+  TempDir dir;
+  FakeEc2 ec2;
+  Clock clock;
+  InstanceTypeCatalog(Options(dir.dir()), ec2.Fetch(), clock.Fn()).Lookup({"m5.large"});
+  ec2.known["m5.large"].memory_mib = 9000;
+
+  InstanceTypeCatalog catalog(Options(dir.dir()), ec2.Fetch(), clock.Fn());
+  InstanceTypeLookup r = catalog.Refresh({"m5.large", "r5.large"});
+  ASSERT_EQ(ec2.calls.size(), 2u);
+  EXPECT_THAT(ec2.calls[1], ElementsAre("m5.large", "r5.large"));
+  EXPECT_EQ(r.facts["m5.large"].source, FactSource::kAws);
+  EXPECT_EQ(r.facts["m5.large"].memory_mib, 9000);
+  // The next process sees the new facts in the file.
+  InstanceTypeCatalog next(Options(dir.dir()), ec2.Fetch(), clock.Fn());
+  EXPECT_EQ(next.Cached({"m5.large"}).facts["m5.large"].memory_mib, 9000);
+}
+
+TEST(InstanceTypeCatalogTest, ToInstanceFactsUsesHostFactoryArchitectureNames) {
+  InstanceTypeFacts f{"m5.large", 2, 1, 8192, {"i386", "x86_64"}, FactSource::kAws};
+  std::optional<InstanceFacts> x = ToInstanceFacts(f);
+  ASSERT_TRUE(x.has_value());
+  EXPECT_EQ(x->architecture, "X86_64");
+  EXPECT_EQ(x->vcpus, 2);
+  EXPECT_EQ(x->cores, 1);
+  EXPECT_EQ(x->memory_mib, 8192);
+  f.architectures = {"arm64"};
+  EXPECT_EQ(ToInstanceFacts(f)->architecture, "ARM64");
+  f.architectures = {"i386"};
+  EXPECT_FALSE(ToInstanceFacts(f).has_value());
+  f.architectures = {"x86_64"};
+  f.memory_mib = 0;
+  EXPECT_FALSE(ToInstanceFacts(f).has_value());
+}
+
 }  // namespace
 }  // namespace orb
