@@ -16,6 +16,7 @@
 
 #include "provider/aws/ec2_client.h"
 #include "support/moto_server.h"
+#include "support/orb_process.h"
 
 namespace orb::testing {
 namespace {
@@ -23,18 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-struct Outcome {
-  int code = -1;
-  std::string out, err;
-  double seconds = 0;
-};
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using Outcome = OrbOutcome;
 
 class ProvidersCliTest : public ::testing::Test {
  protected:
@@ -52,36 +42,7 @@ class ProvidersCliTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(root_); }
 
-  Outcome Orb(const std::vector<std::string>& args) {
-    const fs::path out = root_ / "out", err = root_ / "err";
-    const auto start = std::chrono::steady_clock::now();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
-      std::vector<std::string> env_strings, argv_strings = {ORB_BINARY};
-      for (const auto& [k, v] : env_) env_strings.push_back(k + "=" + v);
-      argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-      std::vector<char*> envp, argv;
-      for (auto& s : env_strings) envp.push_back(s.data());
-      for (auto& s : argv_strings) argv.push_back(s.data());
-      envp.push_back(nullptr);
-      argv.push_back(nullptr);
-      ::execve(ORB_BINARY, argv.data(), envp.data());
-      ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    Outcome r;
-    r.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    return r;
-  }
+  Outcome Orb(const std::vector<std::string>& args) { return RunOrb(args, env_, root_); }
 
   fs::path root_;
   std::map<std::string, std::string> env_;

@@ -19,6 +19,7 @@
 
 #include "support/fault_proxy.h"
 #include "support/moto_server.h"
+#include "support/orb_process.h"
 
 namespace orb::testing {
 namespace {
@@ -26,18 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-struct Outcome {
-  int code = -1;
-  std::string out, err;
-  double seconds = 0;
-};
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using Outcome = OrbOutcome;
 
 class TemplatesFactsTest : public ::testing::Test {
  protected:
@@ -77,35 +67,7 @@ class TemplatesFactsTest : public ::testing::Test {
 
   fs::path CachePath() const { return root_ / "work" / "cache" / "instance-types.json"; }
 
-  Outcome Orb(const std::vector<std::string>& args) {
-    const fs::path out = root_ / "out", err = root_ / "err";
-    const auto start = std::chrono::steady_clock::now();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
-      std::vector<std::string> env_strings, argv_strings = {ORB_BINARY};
-      for (const auto& [k, v] : env_) env_strings.push_back(k + "=" + v);
-      argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-      std::vector<char*> envp, argv;
-      for (auto& s : env_strings) envp.push_back(s.data());
-      for (auto& s : argv_strings) argv.push_back(s.data());
-      envp.push_back(nullptr);
-      argv.push_back(nullptr);
-      ::execve(ORB_BINARY, argv.data(), envp.data());
-      ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    Outcome r;
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    return r;
-  }
+  Outcome Orb(const std::vector<std::string>& args) { return RunOrb(args, env_, root_); }
 
   // getAvailableTemplates' attributes, by template id then attribute name ("Numeric:2").
   std::map<std::string, std::map<std::string, std::string>> AvailableAttributes(Outcome* r) {
@@ -160,7 +122,7 @@ TEST_F(TemplatesFactsTest, RefreshInstallsEc2FactsThatGetAvailableTemplatesReads
   EXPECT_EQ(shown[0]["attributes"]["ncpus"], json::array({"Numeric", "2"}));
   EXPECT_EQ(shown[1]["attributes"]["ncpus"], json::array({"Numeric", "1"}));  // written: kept
 
-  json cache = json::parse(Slurp(CachePath()));
+  json cache = json::parse(ReadWholeFile(CachePath()));
   EXPECT_EQ(cache["regions"]["us-east-1"]["m5.large"]["memory_mib"], 8192);
   EXPECT_EQ(cache["regions"]["us-east-1"]["m6g.large"]["architectures"], json::array({"arm64"}));
 
@@ -185,7 +147,7 @@ TEST_F(TemplatesFactsTest, UnreachableAwsStillGetsTemplatesFromTheCacheAndTable)
                {"cores", 48},
                {"memory_mib", 393216},
                {"architectures", {"arm64"}}}}});
-  const std::string cache_before = Slurp(CachePath());
+  const std::string cache_before = ReadWholeFile(CachePath());
 
   Outcome r;
   auto attrs = AvailableAttributes(&r);
@@ -202,7 +164,7 @@ TEST_F(TemplatesFactsTest, UnreachableAwsStillGetsTemplatesFromTheCacheAndTable)
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("instance type facts not refreshed"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("facts-test-secret"), std::string::npos);
-  EXPECT_EQ(Slurp(CachePath()), cache_before);
+  EXPECT_EQ(ReadWholeFile(CachePath()), cache_before);
 }
 
 TEST_F(TemplatesFactsTest, ATypeUnknownToCacheAndTableStillFailsTheTemplate) {
