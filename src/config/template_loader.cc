@@ -193,6 +193,7 @@ class TemplateParser {
     ParseString({"context"}, &t_.context);
     ParseCapacityReservationPreference();
     ParseCapacityPolicy();
+    ParsePublicIp();
     CheckHeterogeneous();
     if (types_ok && CheckTypesPresent()) DeriveMissingAttributes();
     return t_;
@@ -458,6 +459,21 @@ class TemplateParser {
       return;
     }
     *out = v->get<std::string>();
+  }
+
+  // associatePublicIpAddress: a boolean (or "true"/"false").
+  void ParsePublicIp() {
+    std::string key;
+    const Json* v = Get({"associatePublicIpAddress", "associate_public_ip_address"}, &key);
+    if (v == nullptr) return;
+    if (v->is_boolean()) {
+      t_.associate_public_ip = v->get<bool>();
+    } else if (v->is_string() && (FoldName(v->get<std::string>()) == "true" ||
+                                  FoldName(v->get<std::string>()) == "false")) {
+      t_.associate_public_ip = FoldName(v->get<std::string>()) == "true";
+    } else {
+      Bad(key, "must be true or false, got " + Show(*v));
+    }
   }
 
   // capacityPolicy: "best-effort" (default) or "all-or-nothing", in any casing.

@@ -269,6 +269,20 @@ TEST(TemplateLoaderTest, ShippedExampleLoadsAndCoversWhatOrbLaunches) {
 // ---------------------------------------------------------------------------------------
 // Alternative forms of each field.
 
+TEST(TemplateFieldsTest, CapacityPolicyAndPublicAddressForms) {
+  EXPECT_FALSE(ParseOne({}).all_or_nothing) << "best-effort by default";
+  EXPECT_TRUE(ParseOne({{"capacityPolicy", "all-or-nothing"}}).all_or_nothing);
+  EXPECT_TRUE(ParseOne({{"capacity_policy", "ALL_OR_NOTHING"}}).all_or_nothing);
+  EXPECT_FALSE(ParseOne({{"capacityPolicy", "best-effort"}}).all_or_nothing);
+  EXPECT_THAT(ParseError({{"capacityPolicy", "most"}}),
+              HasSubstr("field 'capacityPolicy': must be \"best-effort\" or \"all-or-nothing\""));
+  EXPECT_FALSE(ParseOne({}).associate_public_ip.has_value()) << "absent = the subnet's default";
+  EXPECT_EQ(ParseOne({{"associatePublicIpAddress", true}}).associate_public_ip, true);
+  EXPECT_EQ(ParseOne({{"associate_public_ip_address", "false"}}).associate_public_ip, false);
+  EXPECT_THAT(ParseError({{"associatePublicIpAddress", "yes"}}),
+              HasSubstr("field 'associatePublicIpAddress': must be true or false"));
+}
+
 TEST(TemplateFieldsTest, MaxNumberForms) {
   EXPECT_EQ(ParseOne({{"maxNumber", "10"}}).max_number, 10);
   EXPECT_EQ(ParseOne({{"maxNumber", " 7 "}}).max_number, 7);

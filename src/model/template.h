@@ -89,6 +89,9 @@ struct Template {
   // (what a short launch got is terminated). Default "best-effort": a request keeps
   // what the pools could give.
   bool all_or_nothing = false;
+  // associatePublicIpAddress: whether instances get a public IPv4 address; unset =
+  // the subnet's default (MapPublicIpOnLaunch).
+  std::optional<bool> associate_public_ip;
 
   // Every key of the template object as written in the file (the provider's keys
   // are passed through to HostFactory unchanged).

@@ -1823,6 +1823,30 @@ TEST_F(HfConformanceTest, ReplacedGroupMembersAreTrackedAndReported) {
   EXPECT_TRUE(cloud_->AutoScalingGroupNames().empty()) << "[the emptied group is deleted]";
 }
 
+TEST_F(HfCapacityTest, PublicAddressOnlyWhenTheTemplateAsks) {
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  AddTemplate(sb, "Private", {{"vmType", "t3.micro"}, {"associatePublicIpAddress", false}});
+  StatusBook book;
+  json q = Acquire(sb, book, "Private", 1);
+  ASSERT_TRUE(q.is_object());
+  EXPECT_EQ(Str(q, "status"), "complete") << q.dump();
+  std::vector<SeenCall> calls = RunCalls(proxy);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].Param("NetworkInterface.1.AssociatePublicIpAddress"), "false");
+  EXPECT_EQ(calls[0].Param("NetworkInterface.1.DeviceIndex"), "0");
+  EXPECT_EQ(calls[0].Param("NetworkInterface.1.SubnetId"), subnet_)
+      << "[with an explicit interface the subnet goes inside it]";
+  EXPECT_EQ(calls[0].Param("SubnetId"), "") << "[EC2 refuses a subnet beside the interface]";
+  // Without the field the subnet's default applies: no interface is described.
+  proxy.ClearSeen();
+  ASSERT_EQ(Str(Acquire(sb, book, "OnDemand-Micro", 1), "status"), "complete");
+  calls = RunCalls(proxy);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].Param("NetworkInterface.1.DeviceIndex"), "");
+  EXPECT_EQ(calls[0].Param("SubnetId"), subnet_);
+}
+
 TEST_F(HfConformanceTest, ConcurrentCallsKeepTheStoreConsistent) {
   HfSandbox& sb = NewSandbox();
   // Four requestMachines at once.

@@ -215,7 +215,15 @@ void AddLaunchTemplateData(QueryParams& p, const LaunchTemplateData& d) {
   AddIf(p, pre + ".ImageId", d.image_id);
   AddIf(p, pre + ".InstanceType", d.instance_type);
   AddIf(p, pre + ".KeyName", d.key_name);
-  p.AddList(pre + ".SecurityGroupId", d.security_group_ids);
+  if (d.associate_public_ip) {
+    const std::string ni = pre + ".NetworkInterface.1";
+    p.Add(ni + ".DeviceIndex", "0");
+    p.Add(ni + ".AssociatePublicIpAddress", *d.associate_public_ip ? "true" : "false");
+    p.Add(ni + ".DeleteOnTermination", "true");
+    p.AddList(ni + ".SecurityGroupId", d.security_group_ids);
+  } else {
+    p.AddList(pre + ".SecurityGroupId", d.security_group_ids);
+  }
   if (!d.user_data.empty()) p.Add(pre + ".UserData", Base64(d.user_data));
   AddIf(p, pre + ".IamInstanceProfile.Arn", d.iam_instance_profile_arn);
   if (d.iam_instance_profile_arn.empty()) {
@@ -492,9 +500,19 @@ QueryParams Ec2Client::BuildRunInstances(const RunInstancesRequest& r) {
   AddIf(p, "InstanceType", r.instance_type);
   p.Add("MinCount", std::to_string(r.min_count));
   p.Add("MaxCount", std::to_string(r.max_count));
-  AddIf(p, "SubnetId", r.subnet_id);
+  if (r.associate_public_ip) {
+    // The primary interface, described explicitly: the subnet and security groups
+    // belong in it (EC2 refuses them beside it).
+    p.Add("NetworkInterface.1.DeviceIndex", "0");
+    p.Add("NetworkInterface.1.AssociatePublicIpAddress", *r.associate_public_ip ? "true" : "false");
+    p.Add("NetworkInterface.1.DeleteOnTermination", "true");
+    AddIf(p, "NetworkInterface.1.SubnetId", r.subnet_id);
+    p.AddList("NetworkInterface.1.SecurityGroupId", r.security_group_ids);
+  } else {
+    AddIf(p, "SubnetId", r.subnet_id);
+    p.AddList("SecurityGroupId", r.security_group_ids);
+  }
   AddIf(p, "Placement.AvailabilityZone", r.availability_zone);
-  p.AddList("SecurityGroupId", r.security_group_ids);
   AddIf(p, "KeyName", r.key_name);
   if (!r.user_data.empty()) p.Add("UserData", Base64(r.user_data));
   AddIf(p, "IamInstanceProfile.Arn", r.iam_instance_profile_arn);

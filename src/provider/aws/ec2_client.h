@@ -329,6 +329,10 @@ struct RunInstancesRequest {
   std::optional<bool> ebs_optimized;
   std::string http_tokens;  // instance metadata: "required" (IMDSv2 only) or "optional"
   std::vector<TagSpecification> tag_specifications;
+  // Set = the primary network interface is described explicitly (subnet and security
+  // groups move into it) with AssociatePublicIpAddress = this value; unset = the
+  // subnet's default.
+  std::optional<bool> associate_public_ip;
 };
 
 // What RunInstances launched (instances are still pending).
@@ -463,6 +467,9 @@ struct LaunchTemplateData {
   std::optional<bool> ebs_optimized;
   std::string http_tokens;                           // "required" | "optional"
   std::vector<TagSpecification> tag_specifications;  // for what it launches
+  // Set = a primary network interface (device 0, the security groups inside it) with
+  // AssociatePublicIpAddress = this value; the subnet comes from the fleet or group.
+  std::optional<bool> associate_public_ip;
 };
 
 // CreateLaunchTemplate.

@@ -136,6 +136,7 @@ CreateLaunchTemplateRequest RequestLaunchTemplate(const LaunchSpec& spec,
   lt.data.iam_instance_profile_name = spec.profile_name;
   lt.data.block_device_mappings = spec.root_volume;
   lt.data.tag_specifications = {{"instance", spec.tags}, {"volume", spec.tags}};
+  lt.data.associate_public_ip = t.associate_public_ip;
   lt.tags = spec.tags;
   return lt;
 }

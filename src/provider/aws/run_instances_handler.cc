@@ -20,7 +20,8 @@ namespace {
 // stored once in the plan.
 bool IsPerCallParam(const std::string& name) {
   return name == "ClientToken" || name == "InstanceType" || name == "SubnetId" ||
-         name == "MinCount" || name == "MaxCount" || name.rfind("InstanceMarketOptions.", 0) == 0;
+         name == "NetworkInterface.1.SubnetId" || name == "MinCount" || name == "MaxCount" ||
+         name.rfind("InstanceMarketOptions.", 0) == 0;
 }
 
 // "c5.large in subnet-1 (spot)", for messages.
@@ -53,6 +54,7 @@ class RunInstancesHandler : public LaunchHandler {
     r.iam_instance_profile_name = spec.profile_name;
     r.block_device_mappings = spec.root_volume;
     r.tag_specifications = {{"instance", spec.tags}, {"volume", spec.tags}};
+    r.associate_public_ip = t.associate_public_ip;
     nlohmann::json base = nlohmann::json::array();
     const QueryParams full = Ec2Client::BuildRunInstances(r);
     for (const auto& [name, value] : full.items()) {
@@ -155,7 +157,13 @@ class RunInstancesHandler : public LaunchHandler {
       p.Add(name, value);
     }
     if (!pool.instance_type.empty()) p.Add("InstanceType", pool.instance_type);
-    if (!pool.subnet_id.empty()) p.Add("SubnetId", pool.subnet_id);
+    if (!pool.subnet_id.empty()) {
+      // With an explicit network interface (associatePublicIpAddress), the subnet
+      // belongs in it.
+      p.Add(base.Get("NetworkInterface.1.DeviceIndex").empty() ? "SubnetId"
+                                                              : "NetworkInterface.1.SubnetId",
+            pool.subnet_id);
+    }
     // A call asks for all its instances or none: a pool that cannot give them all
     // answers InsufficientInstanceCapacity and the whole call moves to the next pool
     // (with MinCount below MaxCount the shortfall would be silent, and some emulators
