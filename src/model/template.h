@@ -89,6 +89,15 @@ struct Template {
   // (what a short launch got is terminated). Default "best-effort": a request keeps
   // what the pools could give.
   bool all_or_nothing = false;
+  // providerName: the one provider instance that launches this template ("" = see
+  // providers, else the default instance).
+  std::string provider_name;
+  // providers: the instances a request may be launched by, in preference order
+  // (empty = provider_name, else the default instance).
+  std::vector<std::string> providers;
+  // providerSelection: how `providers` are chosen from: "first-available" (default),
+  // "round-robin" or "weighted".
+  std::string provider_selection = "first-available";
 
   // Every key of the template object as written in the file (the provider's keys
   // are passed through to HostFactory unchanged).
