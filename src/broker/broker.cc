@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -64,7 +65,14 @@ std::vector<Template> Broker::ListTemplates() {
 std::vector<Template> Broker::OfferedTemplates() {
   std::vector<Template> offered;
   for (Template& t : ListTemplates()) {
-    if (std::string why = provider().CannotLaunch(t); !why.empty()) {
+    std::vector<std::string> order;
+    try {
+      order = ProviderOrder(t);
+    } catch (const Error& e) {
+      spdlog::warn("template '{}' not offered to HostFactory: {}", t.template_id, e.what());
+      continue;
+    }
+    if (std::string why = provider(order.front()).CannotLaunch(t); !why.empty()) {
       spdlog::warn("template '{}' not offered to HostFactory: {}", t.template_id, why);
       continue;
     }
@@ -96,24 +104,44 @@ TemplateCheck Broker::ValidateTemplates(const std::string& file, bool in_cloud) 
   for (const Template& t : check.templates) {
     for (std::string& w : TemplateWarnings(t)) check.warnings.push_back(std::move(w));
   }
+  const std::vector<std::string> names = ProviderNames();
+  std::vector<std::string> quoted;
+  for (const std::string& n : names) quoted.push_back("'" + n + "'");
+  std::vector<std::pair<const Template*, std::string>> launchers;  // template, instance
   for (const Template& t : check.templates) {
-    if (std::string why = provider().CannotLaunch(t); !why.empty()) {
+    std::vector<std::string> bound = t.providers;
+    if (!t.provider_name.empty()) bound = {t.provider_name};
+    const char* field = t.provider_name.empty() ? "providers" : "providerName";
+    bool ok = true;
+    for (const std::string& b : bound) {
+      if (std::find(names.begin(), names.end(), b) == names.end()) {
+        check.problems.push_back(check.file + ": template '" + t.template_id + "' field '" +
+                                 field + "': '" + b + "' is not a configured provider "
+                                 "instance (configured: " + Join(quoted, ", ") + ")");
+        ok = false;
+      }
+    }
+    if (!ok) continue;
+    if (bound.empty()) bound = {DefaultProviderName()};
+    if (std::string why = provider(bound.front()).CannotLaunch(t); !why.empty()) {
       check.problems.push_back(check.file + ": template '" + t.template_id +
                                "' field 'providerApi': " + why);
     }
+    for (const std::string& b : bound) launchers.emplace_back(&t, b);
   }
   if (check.problems.empty() && check.templates.empty()) {
     check.problems.push_back(check.file + ": holds no template; HostFactory needs at least one");
   }
   if (in_cloud) {
-    for (const Template& t : check.templates) {
+    for (const auto& [t, instance] : launchers) {
+      const std::string in = names.size() > 1 ? " (provider instance '" + instance + "')" : "";
       try {
-        for (const std::string& p : provider().CheckInCloud(t)) {
-          check.problems.push_back(check.file + ": " + p);
+        for (const std::string& p : provider(instance).CheckInCloud(*t)) {
+          check.problems.push_back(check.file + ": " + p + in);
         }
       } catch (const Error& e) {
-        check.problems.push_back(check.file + ": template '" + t.template_id +
-                                 "' could not be checked in the cloud: " + e.what());
+        check.problems.push_back(check.file + ": template '" + t->template_id +
+                                 "' could not be checked in the cloud" + in + ": " + e.what());
       }
     }
   }
@@ -195,16 +223,59 @@ std::vector<Machine> Broker::ListMachines(const MachineQuery& query) {
   return store().ListMachines(query);
 }
 
-Provider& Broker::provider() {
-  if (!provider_) provider_ = MakeProvider(config_);
-  return *provider_;
+std::vector<std::string> Broker::ProviderNames() const {
+  std::vector<std::string> names;
+  for (const ProviderInstanceConfig& p : config_.provider_instances()) names.push_back(p.name);
+  return names;
 }
 
-void Broker::SetProvider(std::unique_ptr<Provider> provider) { provider_ = std::move(provider); }
+std::string Broker::DefaultProviderName() const {
+  return config_.provider_instances().front().name;
+}
 
-long long Broker::CloudCalls() const { return provider_ ? provider_->CallCount() : 0; }
+Provider& Broker::provider() { return provider(DefaultProviderName()); }
 
-TerminateOutcome Broker::TerminateMachines(const std::vector<Machine>& machines) {
+Provider& Broker::provider(const std::string& name) {
+  std::string resolved = DefaultProviderName();
+  if (config_.has_provider_list()) {
+    std::vector<std::string> names = ProviderNames();
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      throw Error(ErrorCode::kInvalidConfig,
+                  "provider instance '" + name + "' is not configured (configured: " +
+                      Join(names, ", ") + "); restore its entry in the providers list of the "
+                                          "orb config file");
+    }
+    resolved = name;
+  }
+  std::unique_ptr<Provider>& p = providers_[resolved];
+  if (!p) {
+    p = config_.has_provider_list() ? MakeProvider(config_.ForProviderInstance(resolved))
+                                    : MakeProvider(config_);
+  }
+  return *p;
+}
+
+void Broker::SetProvider(std::unique_ptr<Provider> provider) {
+  providers_[DefaultProviderName()] = std::move(provider);
+}
+
+void Broker::SetProvider(const std::string& name, std::unique_ptr<Provider> provider) {
+  providers_[name] = std::move(provider);
+}
+
+long long Broker::CloudCalls() const {
+  long long calls = 0;
+  for (const auto& [name, p] : providers_) calls += p ? p->CallCount() : 0;
+  return calls;
+}
+
+TerminateOutcome Broker::TerminateMachines(const std::vector<Machine>& all_machines) {
+  // Each machine is terminated by the provider instance that launched it.
+  std::map<std::string, std::vector<Machine>> by_instance;
+  for (const Machine& m : all_machines) by_instance[m.provider_name].push_back(m);
+  TerminateOutcome all;
+  for (const auto& [instance, machines] : by_instance) {
+  Provider& cloud = provider(instance);
   std::map<std::string, std::vector<std::string>> by_group;
   // A group member the cloud already took (terminated, or on its way) is not given
   // back through its group: that would lower the capacity of a group that may have
@@ -215,7 +286,7 @@ TerminateOutcome Broker::TerminateMachines(const std::vector<Machine>& machines)
   }
   std::set<std::string> live;
   if (!members.empty()) {
-    for (const CloudMachine& c : provider().Describe(members)) {
+    for (const CloudMachine& c : cloud.Describe(members)) {
       if (!IsFinalMachineState(c.state) && c.state != MachineState::kShuttingDown) {
         live.insert(c.machine_id);
       }
@@ -225,20 +296,25 @@ TerminateOutcome Broker::TerminateMachines(const std::vector<Machine>& machines)
     const bool through_group = !m.cloud_host_id.empty() && live.count(m.machine_id);
     by_group[through_group ? m.cloud_host_id : std::string()].push_back(m.machine_id);
   }
-  TerminateOutcome all;
   for (const auto& [group, ids] : by_group) {
-    TerminateOutcome o = group.empty() ? provider().Terminate(ids)
-                                       : provider().ReleaseFromGroup(group, ids);
+    TerminateOutcome o = group.empty() ? cloud.Terminate(ids) : cloud.ReleaseFromGroup(group, ids);
     all.refused.insert(all.refused.end(), o.refused.begin(), o.refused.end());
     all.not_found.insert(all.not_found.end(), o.not_found.begin(), o.not_found.end());
     if (!o.message.empty()) all.message += (all.message.empty() ? "" : "; ") + o.message;
   }
+  }
   return all;
 }
 
-std::vector<ProviderInfo> Broker::ListProviders() { return {provider().Info()}; }
+std::vector<ProviderInfo> Broker::ListProviders() {
+  std::vector<ProviderInfo> infos;
+  for (const std::string& name : ProviderNames()) infos.push_back(provider(name).Info());
+  return infos;
+}
 
-ProviderHealth Broker::CheckProviderHealth() { return provider().CheckHealth(); }
+ProviderHealth Broker::CheckProviderHealth(const std::string& name) {
+  return provider(name.empty() ? DefaultProviderName() : name).CheckHealth();
+}
 
 std::string Broker::BrokerId() {
   if (!broker_id_.empty()) return broker_id_;

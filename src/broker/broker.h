@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -155,11 +156,32 @@ class Broker {
   // The store, opened (and created or migrated) on first use.
   Store& store();
 
-  // The cloud provider, built on first use (no network call until it is used).
+  // The default provider instance (the first configured), built on first use (no
+  // network call until it is used).
   Provider& provider();
 
-  // Uses `provider` instead of building one from the configuration (tests).
+  // The provider instance `name` (a request's or machine's provider_name), built on
+  // first use. Without a `providers:` list every name means the single instance (records
+  // made under another provider.name stay usable). Throws Error(kInvalidConfig) naming
+  // the configured instances when `name` is not one of them.
+  Provider& provider(const std::string& name);
+
+  // The name of the default provider instance (the first configured one).
+  std::string DefaultProviderName() const;
+
+  // Uses `provider` as the default instance instead of building it (tests).
   void SetProvider(std::unique_ptr<Provider> provider);
+
+  // Uses `provider` as instance `name` instead of building it (tests).
+  void SetProvider(const std::string& name, std::unique_ptr<Provider> provider);
+
+  // The provider instances a request of `templ` tries, in order: its providerName, or
+  // its providers ordered by providerSelection (round robin continues after the
+  // instance of the template's latest request, across processes, through the store),
+  // or the default instance. Instances that failed recently (see
+  // RememberProviderFailure) come last. Throws Error(kInvalidConfig) for a name that is
+  // not a configured instance.
+  std::vector<std::string> ProviderOrder(const Template& templ);
 
   // The stable id of this installation (`broker.id`, else one generated once and
   // kept in <work_dir>/broker-id). Every instance orb launches carries it in the
@@ -205,11 +227,15 @@ class Broker {
 
   // --- Providers ---------------------------------------------------------------
 
-  // The configured provider instances (today one).
+  // The configured provider instances, in configuration order.
   std::vector<ProviderInfo> ListProviders();
 
-  // Checks the provider's credentials, region and endpoints with cheap calls.
-  ProviderHealth CheckProviderHealth();
+  // Checks provider instance `name`'s (default: the default instance's) credentials,
+  // region and endpoints with cheap calls.
+  ProviderHealth CheckProviderHealth(const std::string& name = "");
+
+  // The names of the configured provider instances, in configuration order.
+  std::vector<std::string> ProviderNames() const;
 
   // Cloud calls made by this broker so far (for the per-call log line).
   long long CloudCalls() const;
@@ -220,14 +246,25 @@ class Broker {
  private:
   // Sends a stored launch plan (or adopts what an earlier attempt launched) and
   // records the outcome; used by RequestMachines and to resume after a crash.
-  void Launch(Request& request, bool adopt_first);
+  // With `instance_refusal`, a launch that the request's provider instance refused as
+  // a whole before anything was launched (no capacity or quota in any pool, circuit
+  // breaker open) is not recorded as the request's end: the reason goes there and the
+  // request stays at intent, for the caller to re-plan on another instance.
+  void Launch(Request& request, bool adopt_first, std::string* instance_refusal = nullptr);
+
+  // Remembers that provider instance `name` refused a launch (kind "capacity",
+  // "quota" or "unavailable"), for request.failed_pool_ttl_sec, as pool
+  // "provider:<name>": ProviderOrder puts it last meanwhile.
+  void RememberProviderFailure(const std::string& name, const std::string& kind,
+                               const std::string& reason);
 
   // Stores what one call of a multi-call launch made and the call that follows,
   // together, so that the next call is durable before it is sent.
   void RecordStep(Request& request, const LaunchResult& result, const LaunchPlan& next);
 
   // Remembers the pools a launch call found failing, for request.failed_pool_ttl_sec.
-  void RememberFailedPools(const std::vector<FailedPool>& failed);
+  void RememberFailedPools(const std::string& provider_name,
+                           const std::vector<FailedPool>& failed);
 
   // Inserts the machines of `launched` not yet recorded as machines of `request`
   // (inside the caller's transaction).
@@ -267,7 +304,8 @@ class Broker {
 
   const Config& config_;
   std::unique_ptr<Store> store_;
-  std::unique_ptr<Provider> provider_;
+  // Provider instances by (resolved) name, built on first use.
+  std::map<std::string, std::unique_ptr<Provider>> providers_;
   std::string broker_id_;
 };
 

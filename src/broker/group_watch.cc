@@ -32,7 +32,7 @@ void Broker::WatchGroups(const std::vector<Machine>& active) {
     if (now - data.value("watched_at", static_cast<EpochSeconds>(0)) < every) continue;
     GroupState state;
     try {
-      state = provider().DescribeGroup(group);
+      state = provider(r->provider_name).DescribeGroup(group);
     } catch (const Error& e) {
       spdlog::warn("could not read group {} of request {}: {}", group, request_id, e.what());
       continue;

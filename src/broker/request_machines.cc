@@ -2,9 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <random>
+
 #include "broker/broker.h"
+#include "broker/provider_selection.h"
 #include "common/error.h"
+#include "common/strings.h"
 #include "provider/aws/aws_error.h"
+#include "provider/aws/capacity_errors.h"
 
 namespace orb {
 
@@ -60,7 +66,72 @@ bool IsRetryable(const Error& e) {
   return false;
 }
 
+// The pool key under which a provider instance's recent refusal is remembered.
+std::string InstancePool(const std::string& name) { return "provider:" + name; }
+
+// When `e` says the provider instance as a whole cannot launch now, without the call
+// having launched anything (no capacity or quota, circuit breaker open): the kind
+// ("capacity", "quota", "unavailable"); else "".
+std::string InstanceRefusalKind(const Error& e) {
+  const auto* aws = dynamic_cast<const AwsError*>(&e);
+  if (aws == nullptr) return "";
+  if (aws->aws_code() == "CircuitOpen") return "unavailable";
+  const std::string kind = ClassifyLaunchError(aws->aws_code());
+  return kind == "capacity" || kind == "quota" ? kind : "";
+}
+
 }  // namespace
+
+std::vector<std::string> Broker::ProviderOrder(const Template& templ) {
+  const std::vector<std::string> names = ProviderNames();
+  std::vector<std::string> bound = templ.providers;
+  if (!templ.provider_name.empty()) bound = {templ.provider_name};
+  if (bound.empty()) return {DefaultProviderName()};
+  std::vector<ProviderCandidate> candidates;
+  const EpochSeconds now = NowSeconds();
+  for (const std::string& b : bound) {
+    if (std::find(names.begin(), names.end(), b) == names.end()) {
+      throw Error(ErrorCode::kInvalidConfig,
+                  "template '" + templ.template_id + "' names provider instance '" + b +
+                      "', which is not configured (configured: " + Join(names, ", ") + ")");
+    }
+    ProviderCandidate c;
+    c.name = b;
+    for (const ProviderInstanceConfig& p : config_.provider_instances()) {
+      if (p.name == b) c.weight = p.weight;
+    }
+    if (bound.size() > 1) {
+      for (const PoolFailure& f : store().ListPoolFailures(b, now)) {
+        if (f.pool == InstancePool(b)) c.healthy = false;
+      }
+    }
+    candidates.push_back(std::move(c));
+  }
+  if (candidates.size() == 1) return {candidates.front().name};
+  std::string last_used;
+  if (templ.provider_selection == "round-robin") {
+    RequestQuery latest;
+    latest.kind = RequestKind::kAcquire;
+    latest.template_id = templ.template_id;
+    latest.limit = 1;
+    std::vector<Request> last = store().ListRequests(latest);
+    if (!last.empty()) last_used = last.front().provider_name;
+  }
+  std::random_device rd;
+  const double draw = std::uniform_real_distribution<double>(0.0, 1.0)(rd);
+  return OrderProviders(templ.provider_selection, candidates, last_used, draw);
+}
+
+void Broker::RememberProviderFailure(const std::string& name, const std::string& kind,
+                                     const std::string& reason) {
+  const int ttl = config_.GetInt("request.failed_pool_ttl_sec");
+  if (ttl <= 0) return;
+  try {
+    store().RecordPoolFailure({name, InstancePool(name), kind, reason, NowSeconds() + ttl});
+  } catch (const Error& e) {
+    spdlog::warn("could not remember the failure of provider instance {}: {}", name, e.what());
+  }
+}
 
 int Broker::UnitsInUse(const Template& templ) {
   int units = 0;
@@ -91,12 +162,14 @@ std::string Broker::RequestMachines(const std::string& template_id, int count,
     throw Error(ErrorCode::kInvalidInput,
                 "template '" + template_id + "' has maxNumber 0: it is not to be used");
   }
+  // Which provider instances may launch it, in the order to try them.
+  const std::vector<std::string> instances = ProviderOrder(templ);
   const EpochSeconds now = NowSeconds();
   Request r;
   r.request_id = NewRequestId(RequestKind::kAcquire);
   r.kind = RequestKind::kAcquire;
   r.template_id = template_id;
-  r.provider_name = config_.Get("provider.name");
+  r.provider_name = instances.front();
   r.requested_count = count;
   r.status = RequestStatus::kRunning;
   r.launch_state = LaunchState::kIntent;
@@ -110,19 +183,25 @@ std::string Broker::RequestMachines(const std::string& template_id, int count,
   order.client_token = r.client_token;
   order.units = count;
   order.templ = templ;
-  for (const PoolFailure& f :
-       store().ListPoolFailures(r.provider_name, now)) {
-    order.avoid_pools.push_back(f.pool);
-  }
   order.spot_fallback_after = config_.GetInt("request.spot_fallback_after");
   order.tags = {{"orb:managed-by", "orb"},
                 {"orb:broker-id", BrokerId()},
                 {"orb:request-id", r.request_id},
                 {"orb:template-id", template_id}};
-  // Building the exact call may fail on the template (bad user-data path, API not
-  // supported): then nothing is stored and nothing launched.
-  const LaunchPlan plan = provider().PlanLaunch(order);
-  StorePlan(r, plan);
+  // The exact call for instance `at` of `instances`, with the pools that instance saw
+  // failing recently tried last. Building it may fail on the template (bad user-data
+  // path, API not supported): then nothing is stored and nothing launched.
+  auto plan_on = [&](std::size_t at) {
+    order.avoid_pools.clear();
+    for (const PoolFailure& f : store().ListPoolFailures(instances[at], NowSeconds())) {
+      order.avoid_pools.push_back(f.pool);
+    }
+    // Each instance gets its own idempotency token: the refused call's token is never
+    // reused for a different call.
+    order.client_token = at == 0 ? r.request_id : r.request_id + "-p" + std::to_string(at);
+    return provider(instances[at]).PlanLaunch(order);
+  };
+  StorePlan(r, plan_on(0));
 
   // Invariant 1: the intent and the exact call with its token are durable before
   // the call that creates capacity is sent. The maxNumber check and the insert share
@@ -140,7 +219,41 @@ std::string Broker::RequestMachines(const std::string& template_id, int count,
     }
     store().InsertRequest(r);
   });
-  Launch(r, /*adopt_first=*/false);
+  std::vector<std::string> refusals;
+  for (std::size_t at = 0;; ++at) {
+    const bool more = at + 1 < instances.size();
+    std::string refusal;
+    Launch(r, /*adopt_first=*/false, more ? &refusal : nullptr);
+    if (refusal.empty()) break;
+    // The instance refused as a whole before launching anything: the next one is
+    // asked, with a plan stored (replacing the refused one) before it is sent.
+    spdlog::warn("request {}: provider instance {} refused the launch, trying {}: {}",
+                 r.request_id, instances[at], instances[at + 1], refusal);
+    refusals.push_back(instances[at] + ": " + refusal);
+    LaunchPlan next;
+    try {
+      next = plan_on(at + 1);
+    } catch (const Error& e) {
+      // Nothing more to try: the request ends with what the instances said.
+      refusals.push_back(instances[at + 1] + ": " + e.what());
+      r.launch_state = LaunchState::kSettled;
+      r.status = RequestStatus::kCompleteWithError;
+      r.message = Join(refusals, "; ");
+      r.updated_at = NowSeconds();
+      store().UpdateRequest(r);
+      break;
+    }
+    store().Transaction([&] {
+      StorePlan(r, next);
+      r.provider_name = instances[at + 1];
+      r.client_token = order.client_token;
+      r.launch_state = LaunchState::kIntent;
+      r.message = "provider instance " + Join(refusals, "; provider instance ") + "; trying " +
+                  instances[at + 1];
+      r.updated_at = NowSeconds();
+      store().UpdateRequest(r);
+    });
+  }
   if (message) {
     *message = r.status == RequestStatus::kCompleteWithError
                    ? "Request failed: " + r.message
@@ -150,8 +263,16 @@ std::string Broker::RequestMachines(const std::string& template_id, int count,
   return r.request_id;
 }
 
-void Broker::Launch(Request& r, bool adopt_first) {
+void Broker::Launch(Request& r, bool adopt_first, std::string* instance_refusal) {
   LaunchPlan plan = StoredPlan(r);
+  Provider& cloud = provider(r.provider_name);
+  // Whether the request has machines recorded (then a refusal never moves it).
+  auto has_machines = [&] {
+    MachineQuery mine;
+    mine.request_id = r.request_id;
+    mine.limit = 1;
+    return !store().ListMachines(mine).empty();
+  };
   // A launch may take several calls (more instances than one call allows, or pools
   // without capacity): each is stored before it is sent.
   for (;;) {
@@ -162,13 +283,13 @@ void Broker::Launch(Request& r, bool adopt_first) {
       // adopt what carries this request's tag (and is not recorded yet) rather than
       // launching again.
       std::vector<CloudMachine> found;
-      for (CloudMachine& c : provider().FindByRequest(r.request_id)) {
+      for (CloudMachine& c : cloud.FindByRequest(r.request_id)) {
         if (!store().GetMachine(c.machine_id)) found.push_back(std::move(c));
       }
       if (!found.empty()) {
         spdlog::info("request {}: adopting {} machine(s) found by tag", r.request_id,
                      found.size());
-        result = provider().Adopt(plan, std::move(found));
+        result = cloud.Adopt(plan, std::move(found));
         if (result.message.empty()) result.message = "adopted after an interrupted launch";
         adopted = true;
       }
@@ -176,8 +297,15 @@ void Broker::Launch(Request& r, bool adopt_first) {
     adopt_first = false;
     if (!adopted) {
       try {
-        result = provider().Launch(plan);
+        result = cloud.Launch(plan);
       } catch (const Error& e) {
+        if (const std::string kind = InstanceRefusalKind(e); !kind.empty()) {
+          RememberProviderFailure(r.provider_name, kind, e.what());
+          if (instance_refusal != nullptr && !has_machines()) {
+            *instance_refusal = e.what();
+            return;
+          }
+        }
         if (IsRetryable(e)) {
           // The call may or may not have reached the cloud: the next status call
           // replays it with the same token (or adopts what it made).
@@ -205,11 +333,21 @@ void Broker::Launch(Request& r, bool adopt_first) {
         return;
       }
     }
-    RememberFailedPools(result.failed_pools);
+    RememberFailedPools(r.provider_name, result.failed_pools);
     if (result.next) {
       RecordStep(r, result, *result.next);
       plan = *result.next;
       continue;
+    }
+    if (result.settled && result.machines.empty() && !result.failed_pools.empty()) {
+      // Every pool of this instance refused for capacity, quota or price.
+      const std::string reason =
+          result.message.empty() ? "no pool had capacity" : result.message;
+      RememberProviderFailure(r.provider_name, result.failed_pools.front().kind, reason);
+      if (instance_refusal != nullptr && !has_machines()) {
+        *instance_refusal = reason;
+        return;
+      }
     }
     RecordLaunched(r, result.machines, result.settled, result.cloud_host_id, result.message);
     if (result.settled) EnforceAllOrNothing(r);
@@ -217,10 +355,10 @@ void Broker::Launch(Request& r, bool adopt_first) {
   }
 }
 
-void Broker::RememberFailedPools(const std::vector<FailedPool>& failed) {
+void Broker::RememberFailedPools(const std::string& provider_name,
+                                 const std::vector<FailedPool>& failed) {
   const int ttl = config_.GetInt("request.failed_pool_ttl_sec");
   if (failed.empty() || ttl <= 0) return;
-  const std::string provider_name = config_.Get("provider.name");
   for (const FailedPool& f : failed) {
     try {
       store().RecordPoolFailure({provider_name, f.pool, f.kind, f.reason, NowSeconds() + ttl});

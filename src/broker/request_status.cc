@@ -1,6 +1,7 @@
 // The getRequestStatus use case: where a request's status is decided.
 
 #include <map>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -101,7 +102,7 @@ std::vector<RequestReport> Broker::RequestStatuses(const std::vector<std::string
     if (!data.is_object() || !data.contains("group") || !data["group"].is_string()) continue;
     const std::string group = data["group"].get<std::string>();
     try {
-      GroupState g = provider().DescribeGroup(group);
+      GroupState g = provider(r.provider_name).DescribeGroup(group);
       RecordLaunched(r, g.machines, g.settled, group, g.message);
     } catch (const Error& e) {
       cloud_error = e.what();
@@ -109,22 +110,24 @@ std::vector<RequestReport> Broker::RequestStatuses(const std::vector<std::string
     reports[i].machines = MachinesOfRequest(r);
   }
 
-  // 2. One batched describe of every machine still to watch, over all requests.
-  std::vector<std::string> watch;
+  // 2. One batched describe per provider instance of every machine still to watch,
+  //    over all requests. An instance that cannot be asked holds back only the
+  //    requests with machines there.
+  std::map<std::string, std::vector<std::string>> watch;  // instance -> machine ids
   for (std::size_t i : open) {
     for (const Machine& m : reports[i].machines) {
-      if (!IsFinalMachineState(m.state)) watch.push_back(m.machine_id);
+      if (!IsFinalMachineState(m.state)) watch[m.provider_name].push_back(m.machine_id);
     }
   }
   std::map<std::string, CloudMachine> seen;
-  bool described = watch.empty();
-  if (!watch.empty()) {
+  std::set<std::string> undescribed;  // instances whose describe failed
+  for (const auto& [instance, ids] : watch) {
     try {
-      for (CloudMachine& c : provider().Describe(watch)) seen[c.machine_id] = std::move(c);
-      described = true;
+      for (CloudMachine& c : provider(instance).Describe(ids)) seen[c.machine_id] = std::move(c);
     } catch (const Error& e) {
       cloud_error = e.what();
-      spdlog::warn("describe of {} machine(s) failed: {}", watch.size(), e.what());
+      undescribed.insert(instance);
+      spdlog::warn("describe of {} machine(s) failed: {}", ids.size(), e.what());
     }
   }
 
@@ -133,6 +136,10 @@ std::vector<RequestReport> Broker::RequestStatuses(const std::vector<std::string
   for (std::size_t i : open) {
     Request& r = reports[i].request;
     const bool expired = r.deadline != 0 && now > r.deadline;
+    bool described = true;
+    for (const Machine& m : reports[i].machines) {
+      if (!IsFinalMachineState(m.state) && undescribed.count(m.provider_name)) described = false;
+    }
     for (Machine& m : reports[i].machines) {
       if (!described || IsFinalMachineState(m.state)) continue;
       auto it = seen.find(m.machine_id);

@@ -31,7 +31,7 @@ std::string Broker::ReturnMachines(const std::vector<MachineRef>& refs, std::str
   Request ret;
   ret.request_id = NewRequestId(RequestKind::kReturn);
   ret.kind = RequestKind::kReturn;
-  ret.provider_name = config_.Get("provider.name");
+  ret.provider_name = DefaultProviderName();  // its machines keep their own instances
   ret.requested_count = static_cast<int>(refs.size());
   ret.status = RequestStatus::kRunning;
   ret.launch_state = LaunchState::kSettled;
@@ -153,6 +153,7 @@ std::vector<ReturnCandidate> Broker::ReturnCandidates(const std::vector<MachineR
     std::string name, machine_id;
     bool known = false;
     EpochSeconds created_at = 0;
+    std::string instance;  // the provider instance to ask ("" = the default one)
   };
   std::vector<Watched> watched;
   if (refs.empty()) {
@@ -165,25 +166,27 @@ std::vector<ReturnCandidate> Broker::ReturnCandidates(const std::vector<MachineR
     active = store().ListMachines(q);
     for (const Machine& m : active) {
       if (!m.return_request_id.empty() || m.acquire_result != MachineResult::kSucceed) continue;
-      watched.push_back({m.name, m.machine_id, true, m.created_at});
+      watched.push_back({m.name, m.machine_id, true, m.created_at, m.provider_name});
     }
   } else {
     for (const MachineRef& ref : refs) {
       std::optional<Machine> m = Resolve(store(), ref);
       if (m) {
         watched.push_back({m->name.empty() ? ref.name : m->name, m->machine_id, true,
-                           m->created_at});
+                           m->created_at, m->provider_name});
       } else {
-        watched.push_back({ref.name, ref.machine_id, false, 0});
+        watched.push_back({ref.name, ref.machine_id, false, 0, DefaultProviderName()});
       }
     }
   }
-  std::vector<std::string> ids;
+  std::map<std::string, std::vector<std::string>> ids;  // instance -> machine ids
   for (const Watched& w : watched) {
-    if (!w.machine_id.empty()) ids.push_back(w.machine_id);
+    if (!w.machine_id.empty()) ids[w.instance].push_back(w.machine_id);
   }
   std::map<std::string, CloudMachine> seen;
-  for (CloudMachine& c : provider().Describe(ids)) seen[c.machine_id] = std::move(c);
+  for (const auto& [instance, list] : ids) {
+    for (CloudMachine& c : provider(instance).Describe(list)) seen[c.machine_id] = std::move(c);
+  }
 
   const EpochSeconds now = NowSeconds();
   const long long grace = config_.GetInt("request.visibility_grace_sec");

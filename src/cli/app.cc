@@ -1,5 +1,6 @@
 #include "cli/app.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -316,6 +317,25 @@ int ConfigShow(Context& c) {
   const Config& config = c.LoadConfiguration(false);
   std::vector<json> records;
   for (const SettingSpec& spec : AllSettings()) records.push_back(SettingRecord(config, spec));
+  // With a providers list: each instance's effective provider settings, as
+  // providers.<name>.<key>.
+  if (config.has_provider_list()) {
+    for (const ProviderInstanceConfig& p : config.provider_instances()) {
+      const Config instance = config.ForProviderInstance(p.name);
+      json weight = SettingRecord(instance, *FindSetting("provider.type"));
+      weight["key"] = "providers." + p.name + ".weight";
+      weight["value"] = std::to_string(p.weight);
+      weight["default"] = "1";
+      weight["description"] = "share of requests under providerSelection weighted";
+      for (const SettingSpec& spec : AllSettings()) {
+        if (spec.key != "provider.type" && spec.key.rfind("aws.", 0) != 0) continue;
+        json r = SettingRecord(instance, spec);
+        r["key"] = "providers." + p.name + "." + std::string(spec.key);
+        records.push_back(r);
+      }
+      records.push_back(weight);
+    }
+  }
   c.out << FormatRecords(records, "settings", kSettingColumns, c.output);
   PrintProblems(c, config);
   return config.HasErrors() ? 1 : 0;
@@ -474,9 +494,10 @@ int ProvidersShow(Context& c, const std::string& name) {
   throw Error(ErrorCode::kNotFound, "unknown provider '" + name + "'");
 }
 
-int ProvidersHealth(Context& c) {
-  ProviderHealth h = c.GetBroker().CheckProviderHealth();
+// The health of one provider instance as a record.
+json HealthRecord(const std::string& name, const ProviderHealth& h) {
   json r = json::object();
+  r["name"] = name;
   r["status"] = h.ok ? "ok" : "failing";
   r["region"] = h.region;
   r["account"] = h.account;
@@ -492,15 +513,48 @@ int ProvidersHealth(Context& c) {
     checks.push_back(cr);
   }
   r["checks"] = checks;
-  if (c.output.format == OutputFormat::kJson || c.output.format == OutputFormat::kYaml) {
-    c.out << FormatRecord(r, c.output);
-  } else {
-    std::vector<json> rows(checks.begin(), checks.end());
-    c.out << FormatRecords(rows, "checks", {"check", "ok", "latency_ms", "detail"}, c.output);
-    c.out << "status: " << r["status"].get<std::string>() << " (region " << h.region
-          << (h.account.empty() ? "" : ", account " + h.account) << ")\n";
+  return r;
+}
+
+int ProvidersHealth(Context& c, const std::string& name) {
+  Broker& broker = c.GetBroker();
+  std::vector<std::string> names = name.empty() ? broker.ProviderNames()
+                                                : std::vector<std::string>{name};
+  if (!name.empty()) {
+    const std::vector<std::string> all = broker.ProviderNames();
+    if (std::find(all.begin(), all.end(), name) == all.end()) {
+      throw Error(ErrorCode::kNotFound,
+                  "unknown provider '" + name + "' (configured: " + Join(all, ", ") + ")");
+    }
   }
-  return h.ok ? 0 : 1;
+  bool ok = true;
+  std::vector<json> records;
+  for (const std::string& n : names) {
+    const ProviderHealth h = broker.CheckProviderHealth(n);
+    ok = ok && h.ok;
+    records.push_back(HealthRecord(n, h));
+  }
+  const bool structured =
+      c.output.format == OutputFormat::kJson || c.output.format == OutputFormat::kYaml;
+  if (structured && records.size() == 1) {
+    c.out << FormatRecord(records.front(), c.output);
+  } else if (structured) {
+    json doc = json::object();
+    doc["status"] = ok ? "ok" : "failing";
+    doc["providers"] = records;
+    c.out << FormatRecord(doc, c.output);
+  } else {
+    for (const json& r : records) {
+      if (records.size() > 1) c.out << "provider " << r["name"].get<std::string>() << ":\n";
+      std::vector<json> rows(r["checks"].begin(), r["checks"].end());
+      c.out << FormatRecords(rows, "checks", {"check", "ok", "latency_ms", "detail"}, c.output);
+      const std::string account = r["account"].get<std::string>();
+      c.out << "status: " << r["status"].get<std::string>() << " (region "
+            << r["region"].get<std::string>() << (account.empty() ? "" : ", account " + account)
+            << ")\n";
+    }
+  }
+  return ok ? 0 : 1;
 }
 
 // True when the arguments ask for JSON output (read before parsing, so that a
@@ -745,10 +799,12 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   CLI::App* pshow = providers->add_subcommand("show", "one provider's region and endpoints");
   pshow->add_option("name", provider_name, "provider instance name (default: the only one)");
   leaf(pshow, [&](Context& c) { return ProvidersShow(c, provider_name); });
-  leaf(providers->add_subcommand("health",
-                                 "check credentials, region and endpoints with cheap calls "
-                                 "(STS GetCallerIdentity, EC2 DescribeInstances)"),
-       ProvidersHealth);
+  std::string health_name;
+  CLI::App* phealth = providers->add_subcommand(
+      "health", "check credentials, region and endpoints with cheap calls (STS "
+                "GetCallerIdentity, EC2 DescribeInstances), of one instance or of every one");
+  phealth->add_option("name", health_name, "provider instance name (default: every one)");
+  leaf(phealth, [&](Context& c) { return ProvidersHealth(c, health_name); });
 
   // config
   CLI::App* config = app.add_subcommand("config", "orb's effective configuration");

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -79,7 +80,43 @@ void Config::ThrowIfErrors() const {
                   Join(lines, "; "));
 }
 
+std::vector<ProviderInstanceConfig> Config::provider_instances() const {
+  if (!provider_list_.empty()) return provider_list_;
+  ProviderInstanceConfig only;
+  only.name = Get("provider.name");
+  only.type = Get("provider.type");
+  return {only};
+}
+
+Config Config::ForProviderInstance(std::string_view name) const {
+  std::vector<std::string> names;
+  for (const ProviderInstanceConfig& p : provider_instances()) {
+    if (p.name != name) {
+      names.push_back("'" + p.name + "'");
+      continue;
+    }
+    Config copy = *this;
+    for (const auto& [key, value] : p.overrides) copy.values_[key] = value;
+    if (!p.where.empty()) {
+      copy.values_["provider.name"] = {p.name, SettingSource::kOrbFile, p.where};
+      copy.values_["provider.type"] = {p.type, SettingSource::kOrbFile, p.where};
+    }
+    return copy;
+  }
+  throw Error(ErrorCode::kNotFound, "unknown provider instance '" + std::string(name) +
+                                        "' (configured: " + Join(names, ", ") + ")");
+}
+
 namespace {
+
+// True for a valid provider instance name: 1 to 64 of [A-Za-z0-9_-].
+bool IsValidInstanceName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+  }
+  return true;
+}
 
 // Keys of the Python ORB's config.json that orb reads under another name.
 const std::map<std::string, std::string, std::less<>>& OrbFileAliases() {
@@ -134,8 +171,9 @@ class Loader {
  public:
   Loader(const ConfigInputs& inputs, Config& config, std::map<std::string, SettingValue,
          std::less<>>& values, std::vector<ConfigProblem>& problems,
-         std::vector<std::string>& files)
-      : inputs_(inputs), values_(values), problems_(problems), files_(files) {
+         std::vector<std::string>& files, std::vector<ProviderInstanceConfig>& provider_list)
+      : inputs_(inputs), values_(values), problems_(problems), files_(files),
+        provider_list_(provider_list) {
     (void)config;
     if (inputs.environment) {
       env_ = *inputs.environment;
@@ -268,13 +306,25 @@ class Loader {
   bool Offer(const SettingSpec& spec, const std::string& raw, SettingSource source,
              const std::string& where, const std::string& key_as_written,
              const std::string& base_dir = "") {
+    std::optional<SettingValue> v = Checked(spec, raw, source, where, key_as_written, base_dir);
+    if (!v) return false;
+    values_[std::string(spec.key)] = std::move(*v);
+    return true;
+  }
+
+  // `raw` for `spec` validated and normalized (paths expanded against `base_dir`), or
+  // nullopt after recording what is wrong with it.
+  std::optional<SettingValue> Checked(const SettingSpec& spec, const std::string& raw,
+                                      SettingSource source, const std::string& where,
+                                      const std::string& key_as_written,
+                                      const std::string& base_dir) {
     std::string problem = CheckSettingValue(spec, raw);
     if (!problem.empty()) {
       std::string shown = spec.secret ? std::string(kRedacted) : "\"" + raw + "\"";
       problems_.push_back({true, where,
                            key_as_written.empty() ? std::string(spec.key) : key_as_written,
                            problem + ", got " + shown});
-      return false;
+      return std::nullopt;
     }
     std::string value = raw;
     if (spec.type == SettingType::kPath && !raw.empty()) {
@@ -287,8 +337,7 @@ class Loader {
     }
     std::string origin = where;
     if (source == SettingSource::kEnv && origin.rfind("env ", 0) == 0) origin = origin.substr(4);
-    values_[std::string(spec.key)] = {value, source, origin};
-    return true;
+    return SettingValue{value, source, origin};
   }
 
   std::string ResolveDir(const char* key, const std::string& fallback) {
@@ -385,6 +434,10 @@ class Loader {
       return;
     }
     const std::string base = fs::path(path).parent_path().string();
+    if (doc.contains("providers")) {
+      ReadProviderList(doc["providers"], path, base);
+      doc.erase("providers");
+    }
     AdoptPythonOrbProvider(doc, path, base);
     std::vector<std::pair<std::string, const json*>> leaves;
     Flatten(doc, "", leaves);
@@ -431,6 +484,106 @@ class Loader {
       }
       Offer(*spec, text, SettingSource::kOrbFile, path, written, base);
     }
+  }
+
+  // The `providers:` list: one entry per provider instance, each with its own aws.*
+  // settings. Every bad entry is reported with the file and key; a list with any bad
+  // entry is not used (the configuration has errors anyway).
+  void ReadProviderList(const json& list, const std::string& path, const std::string& base) {
+    if (list.is_null()) return;
+    if (!list.is_array()) {
+      problems_.push_back({true, path, "providers",
+                           "must be a list of provider instances ({name, type, weight, aws})"});
+      return;
+    }
+    std::vector<ProviderInstanceConfig> out;
+    std::set<std::string> seen;
+    bool ok = true;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string at = "providers[" + std::to_string(i) + "]";
+      const json& e = list[i];
+      auto bad = [&](const std::string& key, const std::string& message) {
+        problems_.push_back({true, path, key, message});
+        ok = false;
+      };
+      if (!e.is_object()) {
+        bad(at, "must be a mapping with name, type, weight and aws keys");
+        continue;
+      }
+      ProviderInstanceConfig p;
+      p.where = path + ": " + at;
+      if (!e.contains("name") || !e["name"].is_string()) {
+        bad(at + ".name", "missing: every provider instance needs a name");
+      } else {
+        p.name = e["name"].get<std::string>();
+        if (!IsValidInstanceName(p.name)) {
+          bad(at + ".name", "must be 1 to 64 of A-Z a-z 0-9 _ -, got \"" + p.name + "\"");
+        } else if (!seen.insert(p.name).second) {
+          bad(at + ".name", "duplicate provider instance name '" + p.name + "'");
+        }
+      }
+      std::vector<std::pair<std::string, const json*>> leaves;
+      for (auto it = e.begin(); it != e.end(); ++it) {
+        const std::string& k = it.key();
+        if (k == "name") continue;
+        if (k == "type") {
+          std::string t;
+          if (!ScalarText(it.value(), &t) || ToLower(t) != "aws") {
+            bad(at + ".type", "must be aws (the only provider type), got " + it.value().dump());
+          }
+          continue;
+        }
+        if (k == "weight") {
+          const json& w = it.value();
+          if (!w.is_number_integer() || w.get<long long>() < 1 || w.get<long long>() > 1000) {
+            bad(at + ".weight", "must be an integer between 1 and 1000, got " + w.dump());
+          } else {
+            p.weight = w.get<int>();
+          }
+          continue;
+        }
+        if (k == "aws" || k.rfind("aws.", 0) == 0) {
+          Flatten(it.value(), k, leaves);
+          continue;
+        }
+        bad(at + "." + k, "unknown key (an entry takes name, type, weight and aws settings)");
+      }
+      for (const auto& [written, value] : leaves) {
+        std::string key = written;
+        auto alias = OrbFileAliases().find(key);
+        if (alias != OrbFileAliases().end()) key = alias->second;
+        const SettingSpec* spec = FindSetting(key);
+        const std::string shown_key = at + "." + written;
+        if (!spec || key.rfind("aws.", 0) != 0) {
+          bad(shown_key, "unknown key (see 'orb config show' for the aws.* settings)");
+          continue;
+        }
+        std::string text;
+        if (value->is_null()) continue;
+        if (!ScalarText(*value, &text)) {
+          bad(shown_key, "must be a single value, not a list or map");
+          continue;
+        }
+        std::optional<SettingValue> v =
+            Checked(*spec, text, SettingSource::kOrbFile, path, shown_key, base);
+        if (!v) {
+          ok = false;
+          continue;
+        }
+        v->origin = path + ": " + shown_key;
+        p.overrides[key] = std::move(*v);
+      }
+      if (p.overrides.count("aws.access_key_id") != p.overrides.count("aws.secret_access_key")) {
+        bad(at + ".aws", "access_key_id and secret_access_key go together: give both or neither");
+      }
+      out.push_back(std::move(p));
+    }
+    if (list.empty()) {
+      problems_.push_back({true, path, "providers", "is empty: list at least one instance, or "
+                                                    "leave the key out for a single one"});
+      return;
+    }
+    if (ok) provider_list_ = std::move(out);
   }
 
   // The Python ORB keeps AWS settings in provider.providers[].config; take the
@@ -522,13 +675,15 @@ class Loader {
   std::map<std::string, SettingValue, std::less<>>& values_;
   std::vector<ConfigProblem>& problems_;
   std::vector<std::string>& files_;
+  std::vector<ProviderInstanceConfig>& provider_list_;
 };
 
 }  // namespace
 
 Config LoadConfig(const ConfigInputs& inputs) {
   Config config;
-  Loader loader(inputs, config, config.values_, config.problems_, config.files_);
+  Loader loader(inputs, config, config.values_, config.problems_, config.files_,
+                config.provider_list_);
   loader.Run();
   return config;
 }

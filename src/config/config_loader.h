@@ -42,6 +42,18 @@ struct ConfigInputs {
   std::optional<std::map<std::string, std::string>> environment;
 };
 
+// One provider instance: an entry of the orb config file's `providers:` list, or the
+// single implicit instance named after provider.name when there is no list.
+struct ProviderInstanceConfig {
+  std::string name;     // unique, [A-Za-z0-9_-]{1,64} (the implicit one: provider.name)
+  std::string type = "aws";
+  int weight = 1;       // share of the requests of a template with providerSelection weighted
+  std::string where;    // "<file>: providers[i]" ("" for the implicit instance)
+  // The aws.* settings the entry sets, validated and normalized like any setting; they
+  // replace the top-level values for this instance only.
+  std::map<std::string, SettingValue, std::less<>> overrides;
+};
+
 // The effective configuration: every setting of AllSettings() with its value and
 // source, plus every problem found while loading.
 class Config {
@@ -73,8 +85,22 @@ class Config {
   // The files that were read, in precedence order (orb config file, IBM file).
   const std::vector<std::string>& files() const { return files_; }
 
+  // The provider instances, in file order: the entries of the `providers:` list, else
+  // one instance named provider.name without overrides. Never empty; the first is the
+  // default instance (templates bound to none use it).
+  std::vector<ProviderInstanceConfig> provider_instances() const;
+
+  // True when the orb config file has a `providers:` list.
+  bool has_provider_list() const { return !provider_list_.empty(); }
+
+  // This configuration as instance `name` sees it: the entry's aws.* keys replace the
+  // top-level values (whatever tier those came from), provider.name is `name`.
+  // Throws Error(kNotFound) naming the configured instances for an unknown name.
+  Config ForProviderInstance(std::string_view name) const;
+
  private:
   friend Config LoadConfig(const ConfigInputs& inputs);
+  std::vector<ProviderInstanceConfig> provider_list_;
   std::map<std::string, SettingValue, std::less<>> values_;
   std::vector<ConfigProblem> problems_;
   std::vector<std::string> files_;

@@ -447,3 +447,79 @@ TEST(SettingsTest, EverySettingIsDocumented) {
 
 }  // namespace
 }  // namespace orb
+
+namespace orb {
+namespace {
+
+TEST_F(ConfigLoaderTest, ProvidersListGivesEachInstanceItsOwnSettings) {
+  const std::string file = Write("conf/orb.yaml",
+                                 "aws:\n  region: eu-west-1\n  connect_timeout_ms: 5000\n"
+                                 "providers:\n"
+                                 "  - name: east\n    type: aws\n    aws:\n      region: us-east-1\n"
+                                 "      access_key_id: AKIAEAST\n      secret_access_key: s3cr3t\n"
+                                 "  - name: west-2\n    weight: 3\n    aws:\n"
+                                 "      region: us-west-2\n      credential_file: creds\n");
+  env_["ORB_CONF_DIR"] = Conf();
+  env_["AWS_REGION"] = "ap-south-1";  // an instance's own region beats every tier
+  Config c = Load();
+  ASSERT_FALSE(c.HasErrors()) << Problems(c);
+  ASSERT_TRUE(c.has_provider_list());
+  std::vector<ProviderInstanceConfig> p = c.provider_instances();
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].name, "east");
+  EXPECT_EQ(p[1].weight, 3);
+  Config east = c.ForProviderInstance("east");
+  EXPECT_EQ(east.Get("aws.region"), "us-east-1");
+  EXPECT_EQ(east.Get("provider.name"), "east");
+  EXPECT_EQ(east.Get("aws.connect_timeout_ms"), "5000");  // inherited
+  EXPECT_EQ(east.Get("aws.access_key_id"), "AKIAEAST");
+  Config west = c.ForProviderInstance("west-2");
+  EXPECT_EQ(west.Get("aws.region"), "us-west-2");
+  EXPECT_EQ(west.Get("aws.credential_file"), (root_ / "conf" / "creds").string());
+  EXPECT_EQ(c.Get("aws.region"), "ap-south-1");  // the top level is unchanged
+  EXPECT_THROW(c.ForProviderInstance("north"), Error);
+}
+
+TEST_F(ConfigLoaderTest, WithoutProvidersListOneInstanceNamedAfterProviderName) {
+  env_["HF_PROVIDER_NAME"] = "awsinst";
+  Config c = Load();
+  EXPECT_FALSE(c.has_provider_list());
+  ASSERT_EQ(c.provider_instances().size(), 1u);
+  EXPECT_EQ(c.provider_instances()[0].name, "awsinst");
+}
+
+TEST_F(ConfigLoaderTest, BadProviderEntriesAreLocatedErrors) {
+  struct Case {
+    const char* yaml;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"providers: east\n", "key 'providers': must be a list"},
+      {"providers: []\n", "key 'providers': is empty"},
+      {"providers:\n  - aws: {region: x}\n", "key 'providers[0].name': missing"},
+      {"providers:\n  - name: 'a b'\n", "key 'providers[0].name': must be 1 to 64"},
+      {"providers:\n  - name: a\n  - name: a\n",
+       "key 'providers[1].name': duplicate provider instance name 'a'"},
+      {"providers:\n  - name: a\n    type: gcp\n", "key 'providers[0].type': must be aws"},
+      {"providers:\n  - name: a\n    weight: 0\n", "key 'providers[0].weight': must be an integer"},
+      {"providers:\n  - name: a\n    colour: red\n", "key 'providers[0].colour': unknown key"},
+      {"providers:\n  - name: a\n    aws: {regoin: x}\n", "key 'providers[0].aws.regoin': unknown"},
+      {"providers:\n  - name: a\n    aws: {proxy_port: 0}\n",
+       "key 'providers[0].aws.proxy_port': must be an integer between 1 and 65535"},
+      {"providers:\n  - name: a\n    aws: {secret_access_key: hunter2}\n",
+       "key 'providers[0].aws': access_key_id and secret_access_key go together"},
+      {"providers:\n  - name: a\n    aws: {rate_limit: {run_instances: fast}}\n",
+       "key 'providers[0].aws.rate_limit.run_instances': must be BURST/REFILL"},
+  };
+  for (const Case& k : cases) {
+    const std::string file = Write("bad.yaml", k.yaml);
+    Config c = Load({}, file);
+    EXPECT_TRUE(c.HasErrors()) << k.yaml;
+    EXPECT_NE(Problems(c).find(file + ": " + k.expected), std::string::npos)
+        << k.yaml << "\n" << Problems(c);
+    EXPECT_EQ(Problems(c).find("hunter2"), std::string::npos) << "[secrets never in messages]";
+  }
+}
+
+}  // namespace
+}  // namespace orb

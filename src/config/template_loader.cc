@@ -194,6 +194,7 @@ class TemplateParser {
     ParseCapacityReservationPreference();
     ParseCapacityPolicy();
     ParsePublicIp();
+    ParseProviderBinding();
     CheckHeterogeneous();
     if (types_ok && CheckTypesPresent()) DeriveMissingAttributes();
     return t_;
@@ -473,6 +474,46 @@ class TemplateParser {
       t_.associate_public_ip = FoldName(v->get<std::string>()) == "true";
     } else {
       Bad(key, "must be true or false, got " + Show(*v));
+    }
+  }
+
+  // providerName, providers and providerSelection: which provider instances launch
+  // this template (the names are checked against the configuration by the broker).
+  void ParseProviderBinding() {
+    std::string key;
+    ParseString({"providerName", "provider_name"}, &t_.provider_name, /*reject_empty=*/true);
+    if (const Json* v = Get({"providers"}, &key)) {
+      if (!v->is_array() || v->empty()) {
+        Bad(key, "must be a non-empty list of provider instance names, got " + Show(*v));
+      } else {
+        for (const Json& n : *v) {
+          if (!n.is_string() || Trim(n.get<std::string>()).empty()) {
+            Bad(key, "provider instance names must be non-empty strings, got " + Show(n));
+            return;
+          }
+          const std::string name(Trim(n.get<std::string>()));
+          if (std::find(t_.providers.begin(), t_.providers.end(), name) != t_.providers.end()) {
+            Bad(key, "names provider instance '" + name + "' twice");
+            return;
+          }
+          t_.providers.push_back(name);
+        }
+        if (!t_.provider_name.empty()) {
+          Bad(key, "give either " + Name("providerName") + " or providers, not both");
+        }
+      }
+    }
+    if (const Json* v = Get({"providerSelection", "provider_selection"}, &key)) {
+      const std::string f = v->is_string() ? FoldName(v->get<std::string>()) : "";
+      if (f == "firstavailable") {
+        t_.provider_selection = "first-available";
+      } else if (f == "roundrobin") {
+        t_.provider_selection = "round-robin";
+      } else if (f == "weighted") {
+        t_.provider_selection = "weighted";
+      } else {
+        Bad(key, "must be first-available, round-robin or weighted, got " + Show(*v));
+      }
     }
   }
 

@@ -92,6 +92,15 @@ struct Template {
   // associatePublicIpAddress: whether instances get a public IPv4 address; unset =
   // the subnet's default (MapPublicIpOnLaunch).
   std::optional<bool> associate_public_ip;
+  // providerName: the one provider instance that launches this template ("" = see
+  // providers, else the default instance).
+  std::string provider_name;
+  // providers: the instances a request may be launched by, in preference order
+  // (empty = provider_name, else the default instance).
+  std::vector<std::string> providers;
+  // providerSelection: how `providers` are chosen from: "first-available" (default),
+  // "round-robin" or "weighted".
+  std::string provider_selection = "first-available";
 
   // Every key of the template object as written in the file (the provider's keys
   // are passed through to HostFactory unchanged).

@@ -57,6 +57,8 @@ AwsProviderOptions AwsOptionsFromConfig(const Config& config) {
   o.machine_name = config.Get("hostfactory.machine_name");
   o.max_instances_per_call = static_cast<int>(config.GetInt("aws.max_instances_per_call"));
   if (!config.Get("paths.work_dir").empty()) o.cache_dir = config.Get("paths.work_dir") + "/cache";
+  // Instances may be in other regions or accounts: each keeps its own cache.
+  if (config.has_provider_list() && !o.cache_dir.empty()) o.cache_dir += "/" + o.name;
   o.image_cache_ttl = std::chrono::seconds(config.GetInt("aws.image_cache_ttl_sec"));
   o.instance_types_cache_ttl =
       std::chrono::seconds(config.GetInt("aws.instance_types_cache_ttl_sec"));
