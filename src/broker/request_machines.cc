@@ -57,7 +57,9 @@ void StorePlan(Request& r, const LaunchPlan& plan) {
 // Capacity units `machines` count for in `templ`.
 int UnitsOf(const Template& templ, const std::vector<Machine>& machines) {
   int units = 0;
-  for (const Machine& m : machines) units += m.weight > 0 ? m.weight : WeightOf(templ, m.instance_type);
+  for (const Machine& m : machines) {
+    units += m.weight > 0 ? m.weight : WeightOf(templ, m.instance_type);
+  }
   return units;
 }
 

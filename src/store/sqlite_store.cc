@@ -648,7 +648,8 @@ void SqliteStore::RecordPoolFailure(const PoolFailure& failure) {
     expire.exec();
     SQLite::Statement stmt(*db_,
                            "INSERT OR REPLACE INTO pool_failures "
-                           "(provider_name, pool, kind, reason, until) VALUES (?1, ?2, ?3, ?4, ?5)");
+                           "(provider_name, pool, kind, reason, until) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5)");
     BindText(stmt, 1, failure.provider_name);
     BindText(stmt, 2, failure.pool);
     BindText(stmt, 3, failure.kind);

@@ -90,12 +90,13 @@ TEST_F(TemplateCloudCheckMotoTest, NamesEachMissingResourceWithItsField) {
   EXPECT_THAT(
       problems,
       ElementsAre(
-          AllOf(HasSubstr("template tpl-1: subnetIds:"),
+          AllOf(HasSubstr("template 'tpl-1' field 'subnetIds':"),
                 HasSubstr("subnet-0123456789abcdef0 does not exist")),
-          AllOf(HasSubstr("subnetIds:"), HasSubstr("subnet-0badbadbadbadbad0")),
-          AllOf(HasSubstr("securityGroupIds:"), HasSubstr("sg-0123456789abcdef0 does not exist")),
-          AllOf(HasSubstr("imageId:"), HasSubstr("ami-0123456789abcdef0")),
-          AllOf(HasSubstr("launchTemplateId:"), HasSubstr("lt-0123456789abcdef0 does not exist"))));
+          AllOf(HasSubstr("subnetIds':"), HasSubstr("subnet-0badbadbadbadbad0")),
+          AllOf(HasSubstr("securityGroupIds':"), HasSubstr("sg-0123456789abcdef0 does not exist")),
+          AllOf(HasSubstr("imageId':"), HasSubstr("ami-0123456789abcdef0")),
+          AllOf(HasSubstr("launchTemplateId':"),
+                HasSubstr("lt-0123456789abcdef0 does not exist"))));
 }
 
 TEST_F(TemplateCloudCheckMotoTest, SecurityGroupsOfAnotherVpcThanTheSubnets) {
@@ -105,7 +106,7 @@ TEST_F(TemplateCloudCheckMotoTest, SecurityGroupsOfAnotherVpcThanTheSubnets) {
   std::vector<std::string> problems = CheckTemplateInCloud(t, *ec2_, images_.get());
   ASSERT_THAT(problems, SizeIs(1));
   EXPECT_THAT(problems[0],
-              AllOf(HasSubstr("securityGroupIds: " + other + " belongs to vpc-"),
+              AllOf(HasSubstr("securityGroupIds': " + other + " belongs to vpc-"),
                     HasSubstr(default_subnet_.subnet_id + " is in " + default_subnet_.vpc_id)));
 
   // With no subnet, instances go to the default VPC: the same mismatch.
@@ -132,7 +133,7 @@ TEST_F(TemplateCloudCheckMotoTest, NoSubnetNeedsADefaultVpc) {
   vpc.Add("VpcId", default_subnet_.vpc_id);
   aws_->CallQuery(AwsService::kEc2, "DeleteVpc", vpc);
   EXPECT_THAT(CheckTemplateInCloud(t, *ec2_, images_.get()),
-              ElementsAre(AllOf(HasSubstr("template tpl-1: subnetIds: not given"),
+              ElementsAre(AllOf(HasSubstr("template 'tpl-1' field 'subnetIds': not given"),
                                 HasSubstr("no default VPC"))));
   // A launch template may carry the network: then nothing is asked of the VPCs.
   t.image_id.clear();
@@ -156,12 +157,12 @@ TEST_F(TemplateCloudCheckMotoTest, ChecksTheAmiBehindAnSsmParameter) {
 
   t.image_id = "/orb/test/gone";
   EXPECT_THAT(CheckTemplateInCloud(t, *ec2_, images_.get()),
-              ElementsAre(AllOf(HasSubstr("imageId: AMI ami-0feedfeedfeedfeed"),
+              ElementsAre(AllOf(HasSubstr("imageId': AMI ami-0feedfeedfeedfeed"),
                                 HasSubstr("from SSM parameter /orb/test/gone"))));
 
   t.image_id = "/orb/test/missing";
   EXPECT_THAT(CheckTemplateInCloud(t, *ec2_, images_.get()),
-              ElementsAre(AllOf(HasSubstr("imageId:"), HasSubstr("/orb/test/missing"),
+              ElementsAre(AllOf(HasSubstr("imageId':"), HasSubstr("/orb/test/missing"),
                                 HasSubstr("does not exist"))));
   // Without a resolver an SSM reference is left unchecked.
   EXPECT_THAT(CheckTemplateInCloud(t, *ec2_, nullptr), IsEmpty());
@@ -180,7 +181,7 @@ TEST_F(TemplateCloudCheckMotoTest, AnExistingLaunchTemplateAndItsVersion) {
   EXPECT_THAT(CheckTemplateInCloud(t, *ec2_, images_.get()), IsEmpty());
   t.launch_template_version = "4";
   EXPECT_THAT(CheckTemplateInCloud(t, *ec2_, images_.get()),
-              ElementsAre(AllOf(HasSubstr("launchTemplateVersion: version 4"),
+              ElementsAre(AllOf(HasSubstr("launchTemplateVersion': version 4"),
                                 HasSubstr("the latest is 1"))));
 }
 

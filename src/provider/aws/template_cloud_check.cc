@@ -60,7 +60,8 @@ class Checker {
 
  private:
   void Report(std::string_view field, const std::string& text) {
-    problems_.push_back("template " + t_.template_id + ": " + std::string(field) + ": " + text);
+    problems_.push_back("template '" + t_.template_id + "' field '" + std::string(field) +
+                        "': " + text);
   }
 
   // Subnets and security groups are described with an id *filter*, not an id
