@@ -28,6 +28,22 @@ struct TemplateCheck {
   std::vector<std::string> warnings;  // legal but suspicious settings (e.g. an ignored key)
 };
 
+// One thing the reconciler did (or, in a dry run, would do).
+struct ReconcileAction {
+  std::string action;      // "adopt", "terminate" or "keep" (an orphan still in its grace)
+  std::string provider;    // provider instance
+  std::string machine_id;
+  std::string request_id;  // the request its tag names ("" if none)
+  std::string detail;      // why, for the operator
+};
+
+// What one reconciler pass found and did.
+struct ReconcileReport {
+  bool dry_run = false;
+  int instances_seen = 0;  // live instances tagged by this broker
+  std::vector<ReconcileAction> actions;
+};
+
 // How CreateTemplate, UpdateTemplate and DeleteTemplate behave.
 struct TemplateChangeOptions {
   bool validate_only = false;  // check and report, write nothing
@@ -236,6 +252,13 @@ class Broker {
 
   // The names of the configured provider instances, in configuration order.
   std::vector<std::string> ProviderNames() const;
+
+  // One reconciler pass over every provider instance: each live instance tagged by
+  // this broker that no stored machine records is adopted when its request is still
+  // open (acquiring), else terminated once older than reconcile.orphan_grace_sec (an
+  // orphan: nobody would ever return it). With `dry_run`, reports what it would do
+  // and changes nothing. Throws Error(kCloud) when a provider cannot be read.
+  ReconcileReport Reconcile(bool dry_run);
 
   // Cloud calls made by this broker so far (for the per-call log line).
   long long CloudCalls() const;

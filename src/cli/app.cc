@@ -516,6 +516,37 @@ json HealthRecord(const std::string& name, const ProviderHealth& h) {
   return r;
 }
 
+int Reconcile(Context& c, bool dry_run) {
+  const ReconcileReport report = c.GetBroker().Reconcile(dry_run);
+  std::vector<json> records;
+  for (const ReconcileAction& a : report.actions) {
+    json r = json::object();
+    r["action"] = a.action;
+    r["provider"] = a.provider;
+    r["machine_id"] = a.machine_id;
+    r["request_id"] = a.request_id;
+    r["detail"] = a.detail;
+    records.push_back(r);
+  }
+  const bool structured =
+      c.output.format == OutputFormat::kJson || c.output.format == OutputFormat::kYaml;
+  if (structured) {
+    json doc = json::object();
+    doc["dry_run"] = report.dry_run;
+    doc["instances_seen"] = report.instances_seen;
+    doc["actions"] = records;
+    c.out << FormatRecord(doc, c.output);
+    return 0;
+  }
+  if (!records.empty()) {
+    c.out << FormatRecords(records, "actions", {"action", "machine_id", "request_id", "detail"},
+                           c.output);
+  }
+  c.out << report.instances_seen << " instance(s) tagged by this broker; " << records.size()
+        << " not recorded" << (report.dry_run ? " (dry run: nothing changed)" : "") << "\n";
+  return 0;
+}
+
 int ProvidersHealth(Context& c, const std::string& name) {
   Broker& broker = c.GetBroker();
   std::vector<std::string> names = name.empty() ? broker.ProviderNames()
@@ -805,6 +836,15 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
                 "GetCallerIdentity, EC2 DescribeInstances), of one instance or of every one");
   phealth->add_option("name", health_name, "provider instance name (default: every one)");
   leaf(phealth, [&](Context& c) { return ProvidersHealth(c, health_name); });
+
+  // reconcile
+  bool reconcile_dry_run = false;
+  CLI::App* reconcile = app.add_subcommand(
+      "reconcile", "one reconciler pass: adopt instances of open requests the store misses, "
+                   "terminate this broker's instances no request owns (after "
+                   "reconcile.orphan_grace_sec)");
+  reconcile->add_flag("--dry-run", reconcile_dry_run, "show what it would do; change nothing");
+  leaf(reconcile, [&](Context& c) { return Reconcile(c, reconcile_dry_run); });
 
   // config
   CLI::App* config = app.add_subcommand("config", "orb's effective configuration");

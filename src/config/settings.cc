@@ -189,6 +189,11 @@ std::vector<SettingSpec> BuildSettings() {
        .description = "how often getReturnRequests asks a completed request's live group "
                       "(maintain fleet, Auto Scaling group) for machines it launched to replace "
                       "lost ones, which are then attached to the request"});
+  add({.key = "reconcile.orphan_grace_sec", .type = T::kInt, .default_value = "300",
+       .env = {"ORB_RECONCILE_ORPHAN_GRACE_SEC"}, .min = 0, .max = 604800,
+       .description = "an instance tagged by this broker that no request owns is terminated by "
+                      "`orb reconcile` once it is this old (younger ones may belong to a launch "
+                      "whose record is being written)"});
   add({.key = "broker.id", .type = T::kString, .env = {"ORB_BROKER_ID"},
        .description = "stable id of this installation, tagged on every instance as "
                       "orb:broker-id (default: generated once into <work_dir>/broker-id)"});

@@ -162,6 +162,10 @@ class Provider {
   // the machines, and the next call when more remain to be launched.
   virtual LaunchResult Adopt(const LaunchPlan& plan, std::vector<CloudMachine> found) = 0;
 
+  // The live machines (not terminated) tagged as launched by the broker `broker_id`,
+  // in as few calls as the API allows (for the reconciler).
+  virtual std::vector<CloudMachine> FindByBroker(const std::string& broker_id) = 0;
+
   // The machines carrying `request_id`'s tag (to adopt them after a crash).
   virtual std::vector<CloudMachine> FindByRequest(const std::string& request_id) = 0;
 

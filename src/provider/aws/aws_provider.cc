@@ -93,6 +93,16 @@ LaunchResult AwsProvider::Adopt(const LaunchPlan& plan, std::vector<CloudMachine
   return impl_->ForPlan(plan.api).Adopt(plan, std::move(found));
 }
 
+std::vector<CloudMachine> AwsProvider::FindByBroker(const std::string& broker_id) {
+  std::vector<CloudMachine> out;
+  for (const Instance& i : impl_->context.ec2().DescribeInstancesByFilter(
+           {{"tag:orb:broker-id", {broker_id}},
+            {"instance-state-name", {"pending", "running", "stopping", "stopped"}}})) {
+    out.push_back(impl_->context.ToCloudMachine(i));
+  }
+  return out;
+}
+
 std::vector<CloudMachine> AwsProvider::FindByRequest(const std::string& request_id) {
   return impl_->context.FindByRequest(request_id);
 }

@@ -41,6 +41,7 @@ class AwsProvider : public Provider {
   LaunchPlan PlanLaunch(const LaunchOrder& order) override;
   LaunchResult Launch(const LaunchPlan& plan) override;
   LaunchResult Adopt(const LaunchPlan& plan, std::vector<CloudMachine> found) override;
+  std::vector<CloudMachine> FindByBroker(const std::string& broker_id) override;
   std::vector<CloudMachine> FindByRequest(const std::string& request_id) override;
   std::vector<CloudMachine> Describe(const std::vector<std::string>& machine_ids) override;
   TerminateOutcome Terminate(const std::vector<std::string>& machine_ids) override;
