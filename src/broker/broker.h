@@ -42,6 +42,8 @@ struct ReconcileReport {
   bool dry_run = false;
   int instances_seen = 0;  // live instances tagged by this broker
   std::vector<ReconcileAction> actions;
+  int open_requests = 0;   // open requests found (brought up to date unless a dry run)
+  int requests_ended = 0;  // of those, how many are now terminal
 };
 
 // How CreateTemplate, UpdateTemplate and DeleteTemplate behave.
@@ -254,11 +256,18 @@ class Broker {
   std::vector<std::string> ProviderNames() const;
 
   // One reconciler pass over every provider instance: each live instance tagged by
-  // this broker that no stored machine records is adopted when its request is still
-  // open (acquiring), else terminated once older than reconcile.orphan_grace_sec (an
-  // orphan: nobody would ever return it). With `dry_run`, reports what it would do
+  // this broker that no stored machine records is left alone while its request is
+  // still launching (its status calls record it), adopted when its request is open
+  // and its launch settled, else terminated once older than
+  // reconcile.orphan_grace_sec (an orphan: nobody would ever return it). With `dry_run`, reports what it would do
   // and changes nothing. Throws Error(kCloud) when a provider cannot be read.
-  ReconcileReport Reconcile(bool dry_run);
+  // With `refresh_open` false the open requests are left to their status calls.
+  ReconcileReport Reconcile(bool dry_run, bool refresh_open = true);
+
+  // Runs a Reconcile pass when the last one (by any process sharing the work dir) is
+  // older than reconcile.interval_sec (0 = never), without refreshing open requests;
+  // logs, never throws. HostFactory's getRequestStatus carries it when no server runs.
+  void ReconcileIfDue();
 
   // Cloud calls made by this broker so far (for the per-call log line).
   long long CloudCalls() const;

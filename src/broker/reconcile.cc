@@ -1,6 +1,12 @@
 // The reconciler: cloud instances this broker launched that its store does not
 // record are adopted by their open request or terminated as orphans.
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include <spdlog/spdlog.h>
@@ -10,7 +16,7 @@
 
 namespace orb {
 
-ReconcileReport Broker::Reconcile(bool dry_run) {
+ReconcileReport Broker::Reconcile(bool dry_run, bool refresh_open) {
   ReconcileReport report;
   report.dry_run = dry_run;
   const EpochSeconds now = NowSeconds();
@@ -28,7 +34,14 @@ ReconcileReport Broker::Reconcile(bool dry_run) {
       a.request_id = c.request_tag;
       std::optional<Request> r;
       if (!c.request_tag.empty()) r = store().GetRequest(c.request_tag);
-      if (r && r->kind == RequestKind::kAcquire && !IsTerminal(r->status)) {
+      const bool open = r && r->kind == RequestKind::kAcquire && !IsTerminal(r->status);
+      if (open && r->launch_state != LaunchState::kSettled) {
+        // Its launch is still in progress: its own status calls record what it made
+        // (resuming the stored plan, or reading its group), which adoption here would
+        // upset.
+        a.action = "keep";
+        a.detail = "its request " + r->request_id + " is still launching";
+      } else if (open) {
         a.action = "adopt";
         a.detail = "launched for open request " + r->request_id + " but not recorded";
         if (!dry_run) {
@@ -68,7 +81,49 @@ ReconcileReport Broker::Reconcile(bool dry_run) {
       }
     }
   }
+  // Open requests brought up to date, as a status call would: machines that vanished
+  // are marked, machines that never became usable are terminated, requests past their
+  // deadline end.
+  if (!refresh_open) return report;
+  RequestQuery open;
+  open.open_only = true;
+  std::vector<std::string> ids;
+  for (const Request& r : store().ListRequests(open)) ids.push_back(r.request_id);
+  report.open_requests = static_cast<int>(ids.size());
+  if (!dry_run && !ids.empty()) {
+    for (const RequestReport& r : RequestStatuses(ids)) {
+      if (IsTerminal(r.request.status)) ++report.requests_ended;
+    }
+  }
   return report;
+}
+
+void Broker::ReconcileIfDue() {
+  const long long every = config_.GetInt("reconcile.interval_sec");
+  if (every <= 0) return;
+  namespace fs = std::filesystem;
+  const fs::path marker = fs::path(config_.Get("paths.work_dir")) / "reconcile.last";
+  struct stat st {};
+  const std::time_t now = std::time(nullptr);
+  if (::stat(marker.c_str(), &st) == 0 && now - st.st_mtime < every) return;
+  {
+    // Claimed by touching the marker first: concurrent calls mostly skip, and a
+    // double pass is harmless (adoption and termination are idempotent).
+    std::ofstream touch(marker, std::ios::trunc);
+    touch << now << "\n";
+  }
+  try {
+    ReconcileReport report = Reconcile(/*dry_run=*/false, /*refresh_open=*/false);
+    int changed = 0;
+    for (const ReconcileAction& a : report.actions) changed += a.action != "keep";
+    if (changed > 0) {
+      spdlog::warn("reconcile: {} instance(s) adopted or terminated (see the lines above)",
+                   changed);
+    }
+  } catch (const std::exception& e) {
+    // A background slice never fails the call that carries it.
+    spdlog::warn("reconcile pass skipped: {}", e.what());
+  }
 }
 
 }  // namespace orb

@@ -535,6 +535,8 @@ int Reconcile(Context& c, bool dry_run) {
     doc["dry_run"] = report.dry_run;
     doc["instances_seen"] = report.instances_seen;
     doc["actions"] = records;
+    doc["open_requests"] = report.open_requests;
+    doc["requests_ended"] = report.requests_ended;
     c.out << FormatRecord(doc, c.output);
     return 0;
   }
@@ -543,7 +545,9 @@ int Reconcile(Context& c, bool dry_run) {
                            c.output);
   }
   c.out << report.instances_seen << " instance(s) tagged by this broker; " << records.size()
-        << " not recorded" << (report.dry_run ? " (dry run: nothing changed)" : "") << "\n";
+        << " not recorded; " << report.open_requests << " open request(s)"
+        << (report.dry_run ? "" : ", " + std::to_string(report.requests_ended) + " now ended")
+        << (report.dry_run ? " (dry run: nothing changed)" : "") << "\n";
   return 0;
 }
 

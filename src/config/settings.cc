@@ -194,6 +194,11 @@ std::vector<SettingSpec> BuildSettings() {
        .description = "an instance tagged by this broker that no request owns is terminated by "
                       "`orb reconcile` once it is this old (younger ones may belong to a launch "
                       "whose record is being written)"});
+  add({.key = "reconcile.interval_sec", .type = T::kInt, .default_value = "300",
+       .env = {"ORB_RECONCILE_INTERVAL_SEC"}, .min = 0, .max = 86400,
+       .description = "getRequestStatus also adopts or terminates untracked instances (as "
+                      "`orb reconcile`) when the last pass is older than this (0 = only "
+                      "`orb reconcile`)"});
   add({.key = "broker.id", .type = T::kString, .env = {"ORB_BROKER_ID"},
        .description = "stable id of this installation, tagged on every instance as "
                       "orb:broker-id (default: generated once into <work_dir>/broker-id)"});

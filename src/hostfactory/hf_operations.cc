@@ -78,6 +78,9 @@ HfOutcome RunHfOperation(HfOperation op, const std::string& input_file,
       case HfOperation::kGetRequestStatus: {
         const std::vector<std::string> request_ids = ParseHfRequestIds(input);
         broker = &get_broker();
+        // The calls that already change state carry the reconciler's slice when it is
+        // due (getReturnRequests must stay read-only).
+        broker->ReconcileIfDue();
         std::vector<HfRequestStatus> statuses;
         for (RequestReport& r : broker->RequestStatuses(request_ids)) {
           statuses.push_back({std::move(r.request), std::move(r.machines), std::move(r.message)});

@@ -1847,6 +1847,34 @@ TEST_F(HfCapacityTest, PublicAddressOnlyWhenTheTemplateAsks) {
   EXPECT_EQ(calls[0].Param("SubnetId"), subnet_);
 }
 
+// With no server running, getRequestStatus carries a reconciler pass when one is due:
+// an instance tagged by this broker that nobody owns is terminated, and the status
+// answer is unaffected.
+TEST_F(HfConformanceTest, StatusCallsCarryTheReconcilerWhenItIsDue) {
+  HfSandbox& sb = NewSandbox();
+  sb.env()["ORB_BROKER_ID"] = "hf-reconcile-broker";
+  sb.env()["ORB_RECONCILE_ORPHAN_GRACE_SEC"] = "0";
+  RunInstancesRequest orphan;
+  orphan.client_token = "hf-reconcile-orphan";
+  orphan.image_id = image_;
+  orphan.instance_type = "t3.micro";
+  orphan.tag_specifications = {{"instance",
+                                {{"orb:broker-id", "hf-reconcile-broker"},
+                                 {"orb:request-id", "req-00000000-0000-0000-0000-00000000dead"}}}};
+  const std::string orphan_id = cloud_->ec2().RunInstances(orphan).instances.at(0).instance_id;
+  StatusBook book;
+  std::string req;
+  json q = Acquire(sb, book, "OnDemand-Micro", 1, &req);
+  ASSERT_TRUE(q.is_object());
+  EXPECT_EQ(Str(q, "status"), "complete");
+  EXPECT_EQ(q["machines"].size(), 1u) << "[the orphan is not attached to anyone's request]";
+  const std::string state = cloud_->InstancesById({orphan_id})[orphan_id].state;
+  EXPECT_TRUE(state == "shutting-down" || state == "terminated")
+      << "[an orphan of this broker is terminated by the reconciler's slice] " << state;
+  EXPECT_THAT(sb.LogTail(), ::testing::HasSubstr("reconcile: terminate " + orphan_id))
+      << "[each reconciler action is logged]";
+}
+
 TEST_F(HfConformanceTest, ConcurrentCallsKeepTheStoreConsistent) {
   HfSandbox& sb = NewSandbox();
   // Four requestMachines at once.
