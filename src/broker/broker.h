@@ -20,6 +20,11 @@
 
 namespace orb {
 
+// Copies what the cloud says of a machine into orb's record (state, name, addresses,
+// type, zone; a final state's reason as the message when there is none). The launch
+// time is set once and never changes.
+void ObserveCloudMachine(Machine& m, const CloudMachine& c);
+
 // The outcome of checking the templates file.
 struct TemplateCheck {
   std::string file;                   // the templates file checked ("" if none found)

@@ -62,11 +62,7 @@ void Broker::WatchGroups(const std::vector<Machine>& active) {
         for (const auto& [id, c] : attached) {
           std::optional<Machine> m = store().GetMachine(id);
           if (!m || m->request_id != request_id) continue;
-          m->state = c.state;
-          if (!c.name.empty()) m->name = c.name;
-          if (!c.private_ip.empty()) m->private_ip = c.private_ip;
-          m->public_ip = c.public_ip;
-          if (m->launch_time == 0) m->launch_time = c.launch_time;
+          ObserveCloudMachine(*m, c);
           m->acquire_result = AcquireResult(m->state, m->Addressable(), m->acquire_result);
           m->updated_at = now;
           store().UpdateMachine(*m);

@@ -26,6 +26,7 @@ ReconcileReport Broker::Reconcile(bool dry_run, bool refresh_open) {
     std::vector<CloudMachine> found = provider(name).FindByBroker(broker_id);
     report.instances_seen += static_cast<int>(found.size());
     std::vector<std::string> orphans;
+    std::map<std::string, std::vector<CloudMachine>> adopt;  // by request id
     for (const CloudMachine& c : found) {
       if (store().GetMachine(c.machine_id)) continue;  // recorded: nothing to do
       ReconcileAction a;
@@ -44,12 +45,7 @@ ReconcileReport Broker::Reconcile(bool dry_run, bool refresh_open) {
       } else if (open) {
         a.action = "adopt";
         a.detail = "launched for open request " + r->request_id + " but not recorded";
-        if (!dry_run) {
-          store().Transaction([&] {
-            Request fresh = *store().GetRequest(r->request_id);
-            InsertLaunched(fresh, {c}, c.cloud_host_id);
-          });
-        }
+        adopt[r->request_id].push_back(c);
       } else {
         const long long age = c.launch_time > 0 ? now - c.launch_time : grace;
         const std::string why =
@@ -71,6 +67,14 @@ ReconcileReport Broker::Reconcile(bool dry_run, bool refresh_open) {
                   "reconcile{}: {} {} on {} ({})", dry_run ? " (dry run)" : "", a.action,
                   a.machine_id, name, a.detail);
       report.actions.push_back(std::move(a));
+    }
+    if (!dry_run) {
+      for (const auto& [request_id, machines] : adopt) {
+        store().Transaction([&] {
+          Request fresh = *store().GetRequest(request_id);
+          InsertLaunched(fresh, machines, "");
+        });
+      }
     }
     if (!dry_run && !orphans.empty()) {
       TerminateOutcome outcome = provider(name).Terminate(orphans);

@@ -10,11 +10,9 @@
 
 namespace orb {
 
-namespace {
-
 // Copies what the cloud says of a machine into orb's record. The launch time is
 // set once and never changes.
-void Observe(Machine& m, const CloudMachine& c) {
+void ObserveCloudMachine(Machine& m, const CloudMachine& c) {
   m.state = c.state;
   if (!c.name.empty()) m.name = c.name;
   if (!c.private_ip.empty()) m.private_ip = c.private_ip;
@@ -26,6 +24,8 @@ void Observe(Machine& m, const CloudMachine& c) {
     m.message = "machine is " + std::string(MachineStateName(c.state)) + ": " + c.state_reason;
   }
 }
+
+namespace {
 
 bool StillRunsSomething(MachineState s) {
   return s == MachineState::kPending || s == MachineState::kRunning ||
@@ -144,7 +144,7 @@ std::vector<RequestReport> Broker::RequestStatuses(const std::vector<std::string
       if (!described || IsFinalMachineState(m.state)) continue;
       auto it = seen.find(m.machine_id);
       if (it != seen.end()) {
-        Observe(m, it->second);
+        ObserveCloudMachine(m, it->second);
       } else if (now - m.created_at > grace) {
         m.state = MachineState::kGone;
         if (m.message.empty()) m.message = "the cloud no longer knows this machine";

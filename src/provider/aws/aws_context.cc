@@ -54,7 +54,7 @@ ImageResolver& AwsContext::images() {
     o.region = options_.client.region;
     o.ttl = options_.image_cache_ttl;
     images_ = std::make_unique<ImageResolver>(
-        o, [this](const std::string& name) { return ssm().GetParameter(name); });
+        o, [this](const std::string& name) { return SsmParameterFetch(ssm())(name); });
   }
   return *images_;
 }
