@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
+#include "common/private_files.h"
 #include "common/strings.h"
 #include "common/uuid.h"
 #include "config/template_loader.h"
@@ -332,18 +333,18 @@ std::string Broker::BrokerId() {
   std::string id = read();
   if (id.empty()) {
     std::error_code ec;
-    fs::create_directories(dir, ec);
+    std::string failed;
+    if (int err = CreatePrivateDirectories(dir, &failed); err != 0) {
+      throw Error(ErrorCode::kStore, "cannot create the work directory " + failed + ": " +
+                                         std::strerror(err) +
+                                         "; create it or set paths.work_dir to a writable place");
+    }
     // Written to a temporary file and linked into place, so that concurrent first
     // calls agree on one id and nobody reads a half-written file.
     const fs::path tmp = dir / ("broker-id." + std::to_string(::getpid()));
-    {
-      std::ofstream out(tmp);
-      out << NewUuid() << "\n";
-      out.flush();
-      if (!out) {
-        throw Error(ErrorCode::kStore, "cannot write " + tmp.string() + ": " +
-                                           std::strerror(errno));
-      }
+    if (int err = WritePrivateFile(tmp.string(), NewUuid() + "\n"); err != 0) {
+      fs::remove(tmp, ec);
+      throw Error(ErrorCode::kStore, "cannot write " + tmp.string() + ": " + std::strerror(err));
     }
     if (::link(tmp.c_str(), file.c_str()) != 0 && errno != EEXIST) {
       const int err = errno;

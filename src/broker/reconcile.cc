@@ -4,15 +4,16 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include <spdlog/spdlog.h>
 
 #include "broker/broker.h"
 #include "common/error.h"
+#include "common/private_files.h"
 
 namespace orb {
 
@@ -110,11 +111,11 @@ void Broker::ReconcileIfDue() {
   struct stat st {};
   const std::time_t now = std::time(nullptr);
   if (::stat(marker.c_str(), &st) == 0 && now - st.st_mtime < every) return;
-  {
-    // Claimed by touching the marker first: concurrent calls mostly skip, and a
-    // double pass is harmless (adoption and termination are idempotent).
-    std::ofstream touch(marker, std::ios::trunc);
-    touch << now << "\n";
+  // Claimed by touching the marker first: concurrent calls mostly skip, and a
+  // double pass is harmless (adoption and termination are idempotent).
+  CreatePrivateDirectories(marker.parent_path());
+  if (int err = WritePrivateFile(marker.string(), std::to_string(now) + "\n"); err != 0) {
+    spdlog::debug("cannot write {}: {}", marker.string(), std::strerror(err));
   }
   try {
     ReconcileReport report = Reconcile(/*dry_run=*/false, /*refresh_open=*/false);
