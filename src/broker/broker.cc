@@ -104,6 +104,13 @@ TemplateCheck Broker::ValidateTemplates(const std::string& file, bool in_cloud) 
   check.problems = ValidateTemplatesFile(check.file, &check.templates, CachedFacts());
   for (const Template& t : check.templates) {
     for (std::string& w : TemplateWarnings(t)) check.warnings.push_back(std::move(w));
+    // The user data file is read at launch; validate reads it now, so that a missing
+    // or oversized one is found before HostFactory asks for the template.
+    try {
+      ReadUserData(t);
+    } catch (const Error& e) {
+      check.problems.emplace_back(e.what());
+    }
   }
   const std::vector<std::string> names = ProviderNames();
   std::vector<std::string> quoted;
