@@ -109,6 +109,15 @@ json ParseStructuredText(std::string_view text, const std::string& path) {
     // syntax error while parsing value - ..."; keep the part after the last ": ".
     std::size_t cut = what.find("syntax error");
     std::string detail = cut == std::string::npos ? what : what.substr(cut);
+    // nlohmann quotes what it read last ("; last read: '\"wJalr...'"): in a config
+    // file with an unterminated string that is the value itself, perhaps a secret.
+    // The line and column say where the problem is; the text is left out.
+    if (std::size_t read = detail.find("; last read: "); read != std::string::npos) {
+      const std::size_t expected = detail.rfind("'; expected ");
+      detail.erase(read, expected == std::string::npos || expected < read
+                             ? std::string::npos
+                             : expected + 1 - read);
+    }
     std::size_t offset = e.byte > 0 ? e.byte - 1 : 0;
     throw Error(ErrorCode::kInvalidConfig,
                 path + ": JSON syntax error at " + LineColumn(text, offset) + ": " + detail);

@@ -53,6 +53,23 @@ TEST(StructuredFileTest, SyntaxErrorsNameFileLineAndColumn) {
   EXPECT_TRUE(ParseStructuredText("  \n\t", "t.json").is_null());
 }
 
+// nlohmann quotes the text it read last; in a config file with an unterminated
+// string that is the value, perhaps a secret key: messages leave it out.
+TEST(StructuredFileTest, SyntaxErrorsNeverQuoteTheValue) {
+  for (const char* text :
+       {"{\n  \"AWS_SECRET_ACCESS_KEY\": \"wJalrXUtnFEMI/K7MDENG\n}\n",
+        "{\"AWS_SECRET_ACCESS_KEY\": \"wJalrXUtnFEMI/K7MDENG\t\"}",
+        "{\"AWS_SECRET_ACCESS_KEY\": wJalrXUtnFEMI/K7MDENG}",
+        "{\"AWS_SECRET_ACCESS_KEY\" \"wJalrXUtnFEMI/K7MDENG\"}"}) {
+    const std::string message = ErrorOf(text, "c.json");
+    EXPECT_NE(message.find("c.json: JSON syntax error at line"), std::string::npos) << message;
+    EXPECT_EQ(message.find("wJalr"), std::string::npos) << message;
+    EXPECT_EQ(message.find("last read"), std::string::npos) << message;
+  }
+  EXPECT_NE(ErrorOf("{\"a\" \"b\"}", "c.json").find("expected ':'"), std::string::npos)
+      << "what was expected is kept";
+}
+
 TEST(StructuredFileTest, ExtensionlessFilesAreSniffed) {
   EXPECT_EQ(ParseStructuredText("{\"a\": 1}", "conf")["a"], 1);
   EXPECT_EQ(ParseStructuredText("a: 1", "conf")["a"], 1);

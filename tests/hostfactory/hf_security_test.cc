@@ -420,6 +420,16 @@ TEST_F(HfSecurityTest, MisconfiguredCredentialsErrorsNameNoSecret) {
     EXPECT_THAT(r.out + r.err, HasSubstr("secret_acces_key"));
     Cli(sb, {"config", "show", "--format", format});
   }
+  // A provider config file whose secret's closing quote is missing: the syntax error
+  // names the file, line and column, not the text it stopped at.
+  WriteText(sb.conf_dir() / "awsinstprov_config.json",
+            std::string("{\n  \"AWS_REGION\": \"us-east-1\",\n  \"AWS_SECRET_ACCESS_KEY\": \"") +
+                HfSandbox::SecretKey() + "\n}\n");
+  r = Cli(sb, {"config", "validate", "--format", "json"});
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("awsinstprov_config.json: JSON syntax error at line 3"));
+  HfCallResult templates = sb.Call(kGetAvailableTemplates, "{}");
+  EXPECT_EQ(templates.exit_code, 1) << templates.Describe();
   ExpectNoSecretAnywhere(sb);
 }
 
