@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds orb with warnings as errors (installing what is missing) and runs every test.
+# Builds orb with warnings as errors (installing what is missing) and runs every test,
+# then the whole suite again built with ASan and UBSan (tools/sanitize.sh, in
+# build-asan; ORB_SANITIZE=off skips it).
 #
 # Usage: tools/test.sh [extra ctest arguments, e.g. -R Config]
 set -euo pipefail
@@ -11,3 +13,4 @@ ORB_WERROR=ON tools/setup.sh
 tools/fetch-moto.sh --deps >/dev/null
 cd "${ORB_BUILD_DIR:-build}"
 ctest --output-on-failure -j "$(nproc)" --timeout 300 "$@"
+[[ ${ORB_SANITIZE:-} == off ]] || (cd "$OLDPWD" && tools/sanitize.sh "$@")

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds orb and every test program with AddressSanitizer (leaks included) and
+# UndefinedBehaviorSanitizer into build-asan (gcc, -O1, assertions on) and runs the
+# whole ctest suite there. A sanitizer report from any process fails the run: the
+# test programs, and the orb processes they start (whose failures some tests
+# expect, so a report is never left to a test to notice). tools/test.sh runs it.
+#
+# Usage: tools/sanitize.sh [extra ctest arguments]
+# Environment: ORB_ASAN_BUILD_DIR=DIR (default: build-asan)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+build=${ORB_ASAN_BUILD_DIR:-build-asan}
+reports="$PWD/$build/sanitizer-reports"
+mkdir -p "$build"
+rm -rf "$reports"
+mkdir -p "$reports"
+
+# Every report goes to a file of its own under $reports (as well as the process
+# failing): halt at the first error, with a stack trace. No suppressions.
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:print_stacktrace=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1:log_path=$reports/asan"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
+export LSAN_OPTIONS="log_path=$reports/lsan"
+
+start=$SECONDS
+echo "sanitize: building in $build" >&2
+cmake -S . -B "$build" -G Ninja -DORB_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug \
+  "-DCMAKE_CXX_FLAGS_DEBUG=-g -O1" -DORB_BUILD_BENCH=OFF >&2
+cmake --build "$build" -j "$(nproc)" >&2
+built=$SECONDS
+
+status=0
+(cd "$build" && ctest --output-on-failure -j "$(nproc)" --timeout 600 "$@") || status=$?
+if compgen -G "$reports/*" >/dev/null; then
+  echo "sanitize: sanitizer reports:" >&2
+  for f in "$reports"/*; do
+    echo "---- $f" >&2
+    cat "$f" >&2
+  done
+  status=1
+fi
+echo "sanitize: build $((built - start)) s, tests $((SECONDS - built)) s, exit $status" >&2
+exit $status
