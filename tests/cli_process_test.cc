@@ -17,6 +17,7 @@
 
 #include "config/template_loader.h"
 #include "store/store.h"
+#include "support/sanitizer_report.h"
 
 namespace orb {
 namespace {
@@ -86,6 +87,9 @@ class CliProcessTest : public ::testing::Test {
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     r.out = Slurp(out);
     r.err = Slurp(err);
+    if (std::string report = testing::SanitizerReport(r.err); !report.empty()) {
+      ADD_FAILURE() << "[sanitizer report from orb] " << report;
+    }
     return r;
   }
 

@@ -19,6 +19,7 @@
 
 #include "provider/aws/autoscaling_client.h"
 #include "support/moto_server.h"
+#include "support/sanitizer_report.h"
 
 namespace orb::testing {
 
@@ -323,6 +324,9 @@ HfCallResult HfSandbox::Finish(HfProcess& p, bool kill_now) {
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = Slurp(p.out_path);
   r.err = Slurp(p.err_path);
+  if (std::string report = SanitizerReport(r.err); !report.empty()) {
+    ADD_FAILURE() << "[sanitizer report from orb] " << r.script << ": " << report;
+  }
   std::error_code ec;
   if (!p.input_path.empty()) fs::remove(p.input_path, ec);
   fs::remove(p.out_path, ec);

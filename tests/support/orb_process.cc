@@ -8,6 +8,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <gtest/gtest.h>
+
+#include "support/sanitizer_report.h"
+
 namespace orb::testing {
 
 std::string ReadWholeFile(const std::filesystem::path& path) {
@@ -46,6 +50,9 @@ OrbOutcome RunOrb(const std::vector<std::string>& args,
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.out = ReadWholeFile(out);
   r.err = ReadWholeFile(err);
+  if (std::string report = SanitizerReport(r.err); !report.empty()) {
+    ADD_FAILURE() << "[sanitizer report from orb] " << report;
+  }
   return r;
 }
 
