@@ -77,10 +77,13 @@ class Env {
 // text that comes from elsewhere (STS, ECS, IMDS answers) before it goes into a
 // message, in case it echoes a key or token.
 std::string Redact(std::string text, const std::vector<std::string>& secrets) {
+  static constexpr std::string_view kMarker = "<redacted>";
   for (const std::string& secret : secrets) {
     if (secret.size() < 4) continue;
-    for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
-      text.replace(at, secret.size(), "<redacted>");
+    // The search goes on after the marker just put in (which may hold the secret).
+    for (std::size_t at = text.find(secret); at != std::string::npos;
+         at = text.find(secret, at + kMarker.size())) {
+      text.replace(at, secret.size(), kMarker);
     }
   }
   return text;

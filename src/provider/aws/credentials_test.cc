@@ -863,6 +863,20 @@ TEST_F(CredentialsTest, ContainerFullUriWithAuthorizationToken) {
   EXPECT_EQ(ecs.hits, 1);
 }
 
+// A refused token that is itself part of the "<redacted>" marker: redacted once, and
+// the redaction ends (it used to search the marker it had just put in, for ever).
+TEST_F(CredentialsTest, RefusedTokenInsideTheRedactionMarkerIsRedactedOnce) {
+  FakeContainer ecs;
+  try {
+    MakeDefaultCredentialsChain(Options({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", ecs.url()},
+                                         {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "redacted"}}))
+        ->Get();
+    ADD_FAILURE() << "a refused token must fail";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("bad token <redacted>"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(CredentialsTest, ContainerTokenFileWinsOverTokenVariable) {
   FakeContainer ecs;
   std::string token_file = Write("eks-token", std::string(kEcsAuth) + "\n");
