@@ -121,7 +121,7 @@ run_one() {
     printf '%-22s %10s runs %7s exec/s  corpus %5s files (%+d)  crashes %s\n' "$t" \
       "${runs:-?}" "${per_s:-?}" "$after" "$((after - before))" "$crashes"
     if [[ $rc -ne 0 ]]; then
-      grep -E "^==[0-9]+==ERROR|^SUMMARY:|runtime error:|FUZZ INVARIANT BROKEN|detail:|ERROR: libFuzzer" \
+      grep -E "^==[0-9]+==ERROR|^SUMMARY:|runtime error:|FUZZ INVARIANT BROKEN|^  detail:|ERROR: libFuzzer" \
         "$log" | head -8 | sed 's/^/    /'
       grep -o "Test unit written to .*" "$log" | sed 's/^Test unit written to /    kept input: /'
       local unit
