@@ -607,7 +607,8 @@ QueryResponse AwsClient::CallQuery(AwsService service, std::string_view action,
   if (!out.doc->load_buffer(response.body.data(), response.body.size()) ||
       !out.doc->document_element()) {
     impl_->failures++;
-    // Redacted again after the excerpt, which drops tags that may have split a secret.
+    // Redacted again after the excerpt, which drops control characters that may have
+    // split a secret.
     throw AwsError("InvalidResponse",
                    ServiceLabel(service) + " " + action_name + " answered HTTP " +
                        std::to_string(response.status) + " with a body that is not XML: " +

@@ -659,15 +659,15 @@ TEST(AwsClientTest, SecretsEchoedByTheServiceAreRedacted) {
 
 // Found by fuzzing (fuzz/corpus/ec2_response/regression-secret-in-non-xml-answer): a
 // 2xx answer that is not XML (or JSON) was quoted without the credentials' secrets
-// redacted, and the excerpt drops tags, which can join a secret split by one. An
-// endpoint that reflects the request (a proxy's page, an echo service) sends the
-// session token header back.
+// redacted. An endpoint that reflects the request (a proxy's page, an echo service)
+// sends the session token header back; the excerpt drops control characters, which
+// can join a secret split by one.
 TEST(AwsClientTest, UnreadableAnswersNeverQuoteTheCredentials) {
   auto http = std::make_shared<HttpClient>([](const HttpRequest& req) {
     HttpResponse res;
     res.status = 200;
     res.body = "<html>you sent " + req.Header("X-Amz-Security-Token") +
-               " and wJalrXUtnFEMI/K7MD<b>ENG/bPxRfiCYEXAMPLEKEY</b> {not json";
+               " and wJalrXUtnFEMI/K7MD\x01" "ENG/bPxRfiCYEXAMPLEKEY {not json";
     return res;
   });
   auto credentials = std::make_shared<CountingCredentials>();
