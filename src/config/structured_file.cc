@@ -41,7 +41,8 @@ std::string LineColumn(std::string_view text, std::size_t offset) {
 const std::string& Utf8Scalar(const YAML::Node& node) {
   const std::string& s = node.Scalar();
   if (InvalidUtf8Offset(s) != std::string_view::npos) {
-    throw YAML::ParserException(node.Mark(), "text that is not valid UTF-8 (save the file as UTF-8)");
+    throw YAML::ParserException(node.Mark(),
+                                "text that is not valid UTF-8 (save the file as UTF-8)");
   }
   return s;
 }
@@ -148,6 +149,12 @@ json ParseStructuredText(std::string_view text, const std::string& path) {
     std::size_t offset = e.byte > 0 ? e.byte - 1 : 0;
     throw Error(ErrorCode::kInvalidConfig,
                 path + ": JSON syntax error at " + LineColumn(text, offset) + ": " + detail);
+  } catch (const json::out_of_range& e) {
+    // A number beyond a double ("1e400"): nlohmann reports it as out_of_range 406.
+    std::string what = e.what();
+    std::size_t cut = what.find("] ");
+    throw Error(ErrorCode::kInvalidConfig,
+                path + ": JSON " + (cut == std::string::npos ? what : what.substr(cut + 2)));
   }
 }
 

@@ -85,7 +85,8 @@ TEST(StructuredFileTest, YamlTextThatIsNotUtf8IsASyntaxError) {
       FAIL() << text;
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), ErrorCode::kInvalidConfig);
-      EXPECT_NE(std::string(e.what()).find("t.yaml: YAML syntax error at line 2"), std::string::npos)
+      EXPECT_NE(std::string(e.what()).find("t.yaml: YAML syntax error at line 2"),
+                std::string::npos)
           << e.what();
       EXPECT_NE(std::string(e.what()).find("not valid UTF-8"), std::string::npos) << e.what();
     }
@@ -124,6 +125,20 @@ TEST(StructuredFileTest, YamlAliasesAndDeepNestingAreBounded) {
   }
   // 256 levels are fine.
   EXPECT_NO_THROW(ParseStructuredText(std::string(256, '[') + std::string(256, ']'), "t.json"));
+}
+
+// Caught by the template_file fuzz target: a number beyond a double made nlohmann
+// throw out_of_range, which is not a parse_error, past the JSON error handling.
+TEST(StructuredFileTest, JsonNumberOutOfRangeIsAnError) {
+  try {
+    ParseStructuredText(R"({"templates": [{"maxNumber": 1e400}]})", "t.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidConfig);
+    EXPECT_NE(std::string(e.what()).find("t.json: JSON number overflow parsing '1e400'"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
