@@ -8,7 +8,7 @@
 #
 # Usage: tools/fuzz.sh [--seconds N] [--jobs J] [--fresh] [target...]
 #   --seconds N  run each target for N seconds (default 30; 0 = build only)
-#   --jobs J     run J targets at a time, and build with J jobs (default: 1)
+#   --jobs J     run J targets at a time (default: 1; the build uses every core)
 #   --fresh      start from the seed corpus alone, dropping what earlier runs found
 #   target       hf_input, template_file, config_file, ec2_response, ... (default: all)
 # Everything a run writes stays under build-fuzz/: the working corpus
@@ -88,7 +88,7 @@ if [[ ! -f $build/CMakeCache.txt ]]; then
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORB_FUZZ=ON -DORB_BUILD_TESTS=OFF \
     -DORB_BUILD_BENCH=OFF >&2
 fi
-cmake --build "$build" -j "$jobs" --target "${targets[@]/#/fuzz_}" >&2
+cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/fuzz_}" >&2
 say "built in $(( $(date +%s) - build_started )) s"
 [[ $seconds -gt 0 ]] || exit 0
 

@@ -75,7 +75,7 @@ void ImageResolver::LoadLocked() {
     // Entries of another shape (a damaged or hand-edited file) are skipped.
     if (!e.is_object() || !e.contains("value") || !e["value"].is_string() ||
         !e.contains("fetched_at") || !e["fetched_at"].is_number_integer() ||
-        e["fetched_at"].get<EpochSeconds>() < 0) {
+        e["fetched_at"].get<EpochSeconds>() < 0 || !IsAmiId(e["value"].get<std::string>())) {
       continue;
     }
     entries_[name] = {e["value"].get<std::string>(), e["fetched_at"].get<EpochSeconds>()};

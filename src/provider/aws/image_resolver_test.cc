@@ -207,8 +207,13 @@ TEST(ImageResolverTest, ADamagedCacheFileIsIgnoredAndRewritten) {
 
   // Caught by the cache_file fuzz target: a "format" that is not a number (nlohmann
   // type_error) and a fetched_at far before 1970 (signed overflow computing the age).
+  // Found by the cache_file fuzz target: a cached value that is not an AMI id was
+  // answered as the image.
   for (const std::string& text :
        {std::string(R"({"format": "1"})"),
+        R"({"format": 1, "regions": {"us-east-1": {")" + std::string(kPath) +
+            R"(": {"value": "am9223372036854775807", "fetched_at": )" +
+            std::to_string(NowSeconds()) + "}}}}",
         R"({"format": 1, "regions": {"us-east-1": {")" + std::string(kPath) +
             R"(": {"value": "ami-22222222", "fetched_at": -9223372036854775808}}}})"}) {
     std::ofstream(resolver.cache_path()) << text;
