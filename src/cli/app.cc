@@ -397,6 +397,15 @@ int StorageHealth(Context& c) {
 }
 
 // Runs a HostFactory operation (a command given -f FILE): the answer is always
+// Marks the new request `id` as known to its caller once the answer naming it has
+// reached stdout (see Broker::AcknowledgeRequest); a write that failed leaves it
+// unacknowledged, for the reconciler to give back.
+void AcknowledgeIfWritten(Context& c, const std::string& id) {
+  if (id.empty()) return;
+  c.out.flush();
+  if (c.out.good()) c.GetBroker().AcknowledgeRequest(id);
+}
+
 // HostFactory's JSON on stdout, whatever --format says.
 int RunHf(Context& c, HfOperation op, const std::string& file) {
   // The configuration decides where the call's log line goes; a broken one is
@@ -404,6 +413,7 @@ int RunHf(Context& c, HfOperation op, const std::string& file) {
   c.LoadConfiguration(false);
   HfOutcome outcome = RunHfOperation(op, file, [&c]() -> Broker& { return c.GetBroker(); });
   c.out << outcome.document.dump() << "\n";
+  AcknowledgeIfWritten(c, outcome.created_request_id);
   return outcome.exit_code;
 }
 
@@ -418,6 +428,7 @@ int RequestsCreate(Context& c, const std::string& template_id, int count) {
   std::string message;
   std::string id = c.GetBroker().RequestMachines(template_id, count, &message);
   c.out << FormatRecord(RequestCreatedRecord(id, message), c.output);
+  AcknowledgeIfWritten(c, id);
   return 0;
 }
 
@@ -437,6 +448,7 @@ int ReturnRefs(Context& c, const std::vector<MachineRef>& refs) {
   std::string message;
   std::string id = c.GetBroker().ReturnMachines(refs, &message);
   c.out << FormatRecord(RequestCreatedRecord(id, message), c.output);
+  AcknowledgeIfWritten(c, id);
   return 0;
 }
 

@@ -235,6 +235,13 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
   };
   if (current.latency.count() > 0) std::this_thread::sleep_for(current.latency);
 
+  if (auto canned = current.answers.find(call.action); canned != current.answers.end()) {
+    res.status = 200;
+    res.set_content(canned->second, "text/xml;charset=UTF-8");
+    update([&](SeenCall& c) { c.status = 200; });
+    return;
+  }
+
   for (std::size_t i = 0; i < current.refusals.size(); ++i) {
     const Refusal& r = current.refusals[i];
     bool match = protocol != Protocol::kJson && call.action == r.action;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -31,6 +32,9 @@ struct FaultPlan {
   double drop_after_fraction = 0;        // forward, then close without answering (lost answer)
   std::chrono::milliseconds latency{0};  // added before answering
   std::vector<Refusal> refusals;         // applied before the random faults
+  // Action -> XML body answered with HTTP 200 without forwarding: answers AWS gives
+  // that moto cannot (e.g. a spot interruption notice), shaped as AWS documents them.
+  std::map<std::string, std::string> answers;
   unsigned seed = 1;
 };
 

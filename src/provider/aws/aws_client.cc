@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/crash_point.h"
 #include "provider/aws/aws_error.h"
 #include "provider/aws/capacity_errors.h"
 #include "provider/aws/pacing.h"
@@ -493,6 +494,8 @@ struct AwsClient::Impl {
               .count();
 
       if (response.status >= 200 && response.status < 300) {
+        // The call took effect at AWS; a crash here loses only its answer.
+        CrashPoint("aws.answered." + action);
         breaker.RecordSuccess();
         spdlog::debug("AWS {} attempt {}: HTTP {} request id {} in {} ms", label, attempt + 1,
                       response.status, HeaderRequestId(response), elapsed_ms);
