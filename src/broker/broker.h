@@ -35,7 +35,8 @@ struct TemplateCheck {
 
 // One thing the reconciler did (or, in a dry run, would do).
 struct ReconcileAction {
-  std::string action;      // "adopt", "terminate" or "keep" (an orphan still in its grace)
+  std::string action;      // "adopt", "terminate", "keep" (an orphan still in its grace)
+                           // or "abandon" (a request nobody knows, given back)
   std::string provider;    // provider instance
   std::string machine_id;
   std::string request_id;  // the request its tag names ("" if none)

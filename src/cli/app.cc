@@ -547,6 +547,7 @@ int Reconcile(Context& c, bool dry_run) {
     doc["dry_run"] = report.dry_run;
     doc["instances_seen"] = report.instances_seen;
     doc["actions"] = records;
+    doc["requests_abandoned"] = report.requests_abandoned;
     doc["open_requests"] = report.open_requests;
     doc["requests_ended"] = report.requests_ended;
     c.out << FormatRecord(doc, c.output);
@@ -556,7 +557,9 @@ int Reconcile(Context& c, bool dry_run) {
     c.out << FormatRecords(records, "actions", {"action", "machine_id", "request_id", "detail"},
                            c.output);
   }
-  c.out << report.instances_seen << " instance(s) tagged by this broker; " << records.size()
+  c.out << report.requests_abandoned << " request(s) nobody knows given back; "
+        << report.instances_seen << " instance(s) tagged by this broker; "
+        << records.size() - static_cast<std::size_t>(report.requests_abandoned)
         << " not recorded; " << report.open_requests << " open request(s)"
         << (report.dry_run ? "" : ", " + std::to_string(report.requests_ended) + " now ended")
         << (report.dry_run ? " (dry run: nothing changed)" : "") << "\n";

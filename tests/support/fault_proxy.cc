@@ -172,6 +172,8 @@ struct FaultProxy::Impl {
   void Handle(const httplib::Request& req, httplib::Response& res);
   void Answer(httplib::Response& res, Protocol protocol, int status, const std::string& code,
               const std::string& message);
+
+  std::set<std::string> asg_names;  // Auto Scaling groups created through the proxy
 };
 
 void FaultProxy::Impl::Answer(httplib::Response& res, Protocol protocol, int status,
@@ -200,6 +202,10 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
     auto params = ParseForm(req.body);
     if (auto it = params.find("Action"); it != params.end()) call.action = it->second;
     if (auto it = params.find("ClientToken"); it != params.end()) call.client_token = it->second;
+    // RequestSpotFleet carries its token inside the request's configuration.
+    if (auto it = params.find("SpotFleetRequestConfig.ClientToken"); it != params.end()) {
+      call.client_token = it->second;
+    }
     if (auto it = params.find("Version"); it != params.end() && it->second == "2016-11-15") {
       protocol = Protocol::kEc2Query;
     }
@@ -314,6 +320,32 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
       return;
     }
     in_flight.insert(key);
+  }
+
+  // AWS's name uniqueness for Auto Scaling groups, which moto lacks (it replaces a
+  // group created again under the same name, keeping the first one's instances).
+  if (call.action == "CreateAutoScalingGroup" || call.action == "DeleteAutoScalingGroup") {
+    std::string name;
+    for (const auto& [n, v] : call.params) {
+      if (n == "AutoScalingGroupName") name = v;
+    }
+    bool exists = false;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (call.action == "DeleteAutoScalingGroup") {
+        asg_names.erase(name);
+      } else {
+        exists = !asg_names.insert(name).second;
+      }
+    }
+    if (exists) {
+      Answer(res, protocol, 400, "AlreadyExists",
+             "AutoScalingGroup by this name already exists - A group with the name " + name +
+                 " already exists");
+      update([&](SeenCall& c) { c.status = res.status; });
+      if (drop_after) drop();
+      return;
+    }
   }
 
   // Forward to the upstream.
