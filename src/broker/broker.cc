@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
+#include "common/private_files.h"
 #include "common/strings.h"
 #include "common/uuid.h"
 #include "config/template_loader.h"
@@ -102,6 +103,13 @@ TemplateCheck Broker::ValidateTemplates(const std::string& file, bool in_cloud) 
   check.problems = ValidateTemplatesFile(check.file, &check.templates, CachedFacts());
   for (const Template& t : check.templates) {
     for (std::string& w : TemplateWarnings(t)) check.warnings.push_back(std::move(w));
+    // The user data file is read at launch; validate reads it now, so that a missing
+    // or oversized one is found before HostFactory asks for the template.
+    try {
+      ReadUserData(t);
+    } catch (const Error& e) {
+      check.problems.emplace_back(e.what());
+    }
   }
   const std::vector<std::string> names = ProviderNames();
   std::vector<std::string> quoted;
@@ -343,18 +351,18 @@ std::string Broker::BrokerId() {
   std::string id = read();
   if (id.empty()) {
     std::error_code ec;
-    fs::create_directories(dir, ec);
+    std::string failed;
+    if (int err = CreatePrivateDirectories(dir, &failed); err != 0) {
+      throw Error(ErrorCode::kStore, "cannot create the work directory " + failed + ": " +
+                                         std::strerror(err) +
+                                         "; create it or set paths.work_dir to a writable place");
+    }
     // Written to a temporary file and linked into place, so that concurrent first
     // calls agree on one id and nobody reads a half-written file.
     const fs::path tmp = dir / ("broker-id." + std::to_string(::getpid()));
-    {
-      std::ofstream out(tmp);
-      out << NewUuid() << "\n";
-      out.flush();
-      if (!out) {
-        throw Error(ErrorCode::kStore, "cannot write " + tmp.string() + ": " +
-                                           std::strerror(errno));
-      }
+    if (int err = WritePrivateFile(tmp.string(), NewUuid() + "\n"); err != 0) {
+      fs::remove(tmp, ec);
+      throw Error(ErrorCode::kStore, "cannot write " + tmp.string() + ": " + std::strerror(err));
     }
     if (::link(tmp.c_str(), file.c_str()) != 0 && errno != EEXIST) {
       const int err = errno;

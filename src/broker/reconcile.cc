@@ -4,9 +4,9 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 
@@ -15,6 +15,7 @@
 #include "broker/broker.h"
 #include "common/crash_point.h"
 #include "common/error.h"
+#include "common/private_files.h"
 
 namespace orb {
 
@@ -214,11 +215,11 @@ void Broker::ReconcileIfDue() {
   struct stat st {};
   const std::time_t now = std::time(nullptr);
   if (::stat(marker.c_str(), &st) == 0 && now - st.st_mtime < every) return;
-  {
-    // Claimed by touching the marker first: concurrent calls mostly skip, and a
-    // double pass is harmless (adoption and termination are idempotent).
-    std::ofstream touch(marker, std::ios::trunc);
-    touch << now << "\n";
+  // Claimed by touching the marker first: concurrent calls mostly skip, and a
+  // double pass is harmless (adoption and termination are idempotent).
+  CreatePrivateDirectories(marker.parent_path());
+  if (int err = WritePrivateFile(marker.string(), std::to_string(now) + "\n"); err != 0) {
+    spdlog::debug("cannot write {}: {}", marker.string(), std::strerror(err));
   }
   try {
     ReconcileReport report = Reconcile(/*dry_run=*/false, /*refresh_open=*/false);

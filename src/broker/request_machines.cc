@@ -187,10 +187,10 @@ std::string Broker::RequestMachines(const std::string& template_id, int count,
   order.units = count;
   order.templ = templ;
   order.spot_fallback_after = config_.GetInt("request.spot_fallback_after");
-  order.tags = {{"orb:managed-by", "orb"},
-                {"orb:broker-id", BrokerId()},
-                {"orb:request-id", r.request_id},
-                {"orb:template-id", template_id}};
+  order.tags = {{kTagManagedBy, "orb"},
+                {kTagBrokerId, BrokerId()},
+                {kTagRequestId, r.request_id},
+                {kTagTemplateId, template_id}};
   // The exact call for instance `at` of `instances`, with the pools that instance saw
   // failing recently tried last. Building it may fail on the template (bad user-data
   // path, API not supported): then nothing is stored and nothing launched.

@@ -233,7 +233,7 @@ std::vector<SettingSpec> BuildSettings() {
        .description = "the log file is rotated when it reaches this size"});
   add({.key = "logging.max_files", .type = T::kInt, .default_value = "5",
        .env = {"ORB_LOG_MAX_FILES"}, .min = 1, .max = 1000,
-       .description = "rotated log files kept (orb.log.1 ... orb.log.N)"});
+       .description = "rotated log files kept (orb.1.log ... orb.N.log)"});
   add({.key = "logging.console", .type = T::kBool, .default_value = "false",
        .env = {"ORB_LOG_CONSOLE"},
        .description = "also write logs to stderr (never to stdout)"});

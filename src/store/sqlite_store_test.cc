@@ -696,7 +696,20 @@ TEST(SqliteStoreTest, TransactionHoldsTheWriteLockAndOthersGetAClearError) {
 TEST(SqliteStoreTest, CreatesPrivateDirectoriesAndFile) {
   TempDir dir;
   const std::string path = dir.path() + "/state/orb/orb.db";
-  { SqliteStore store(path, 1000); }
+  const mode_t old_mask = ::umask(0);  // the most permissive: modes are orb's own
+  {
+    SqliteStore store(path, 1000);
+    Request r = SampleRequest("req-1");
+    store.InsertRequest(r);
+    // While a connection is open the WAL and its index exist: SQLite gives them
+    // the database file's mode.
+    for (const char* suffix : {"-wal", "-shm"}) {
+      struct stat st {};
+      ASSERT_EQ(::stat((path + suffix).c_str(), &st), 0) << suffix;
+      EXPECT_EQ(st.st_mode & 0777, 0600u) << suffix;
+    }
+  }
+  ::umask(old_mask);
   struct stat st {};
   ASSERT_EQ(::stat((dir.path() + "/state").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
