@@ -11,3 +11,5 @@ ORB_WERROR=ON tools/setup.sh
 tools/fetch-moto.sh --deps >/dev/null
 cd "${ORB_BUILD_DIR:-build}"
 ctest --output-on-failure -j "$(nproc)" --timeout 300 "$@"
+# Then a short fuzzing pass over every parser fed from outside (docs/reliability.md).
+cd "$OLDPWD" && tools/fuzz.sh --seconds "${ORB_FUZZ_SECONDS:-15}" --jobs "$(nproc)"

@@ -88,10 +88,10 @@ ReconcileReport Broker::Reconcile(bool dry_run, bool refresh_open) {
       report.actions.push_back(std::move(a));
     }
     if (!dry_run) {
-      for (const auto& [request_id, machines] : adopt) {
+      for (const auto& entry : adopt) {
         store().Transaction([&] {
-          Request fresh = *store().GetRequest(request_id);
-          InsertLaunched(fresh, machines, "");
+          Request fresh = *store().GetRequest(entry.first);
+          InsertLaunched(fresh, entry.second, "");
         });
       }
     }

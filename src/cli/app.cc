@@ -224,7 +224,7 @@ int TemplatesGenerate(Context& c, const GenerateOptions& o) {
     for (const TemplateExample& e : examples) list.push_back(e.templ);
     json doc = json::object();
     doc["templates"] = list;
-    c.out << doc.dump(2) << "\n";
+    c.out << DumpJson(doc, 2) << "\n";
     return 0;
   }
   c.out << "# Example orb templates: one per provider API, fleet type and price type.\n"
@@ -412,7 +412,7 @@ int RunHf(Context& c, HfOperation op, const std::string& file) {
   // reported by the operation itself (as its JSON message), not here.
   c.LoadConfiguration(false);
   HfOutcome outcome = RunHfOperation(op, file, [&c]() -> Broker& { return c.GetBroker(); });
-  c.out << outcome.document.dump() << "\n";
+  c.out << DumpJson(outcome.document) << "\n";
   AcknowledgeIfWritten(c, outcome.created_request_id);
   return outcome.exit_code;
 }
@@ -836,7 +836,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
                            HfOperation::kGetReturnRequests}) {
       if (HfOperationName(op) == hf_operation) return RunHf(c, op, hf_file);
     }
-    c.out << FormatHfFailure("unknown HostFactory operation '" + hf_operation + "'").dump()
+    c.out << DumpJson(FormatHfFailure("unknown HostFactory operation '" + hf_operation + "'"))
           << "\n";
     return 1;
   });
@@ -896,7 +896,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   } catch (const CLI::ParseError& e) {
     if (args.size() > 1 && args[1] == "hostfactory") {
       // HostFactory reads stdout: even a malformed call answers one JSON message.
-      out << FormatHfFailure(std::string("bad arguments: ") + e.what()).dump() << "\n";
+      out << DumpJson(FormatHfFailure(std::string("bad arguments: ") + e.what())) << "\n";
       return 1;
     }
     OutputOptions o;

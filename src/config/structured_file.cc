@@ -36,8 +36,18 @@ std::string LineColumn(std::string_view text, std::size_t offset) {
   return "line " + std::to_string(line) + ", column " + std::to_string(col);
 }
 
-json ScalarFromYaml(const YAML::Node& node) {
+// The text of a scalar; a YAML error at the node when it is not valid UTF-8 (what orb
+// reads from a file ends up in JSON output, which must be UTF-8).
+const std::string& Utf8Scalar(const YAML::Node& node) {
   const std::string& s = node.Scalar();
+  if (InvalidUtf8Offset(s) != std::string_view::npos) {
+    throw YAML::ParserException(node.Mark(), "text that is not valid UTF-8 (save the file as UTF-8)");
+  }
+  return s;
+}
+
+json ScalarFromYaml(const YAML::Node& node) {
+  const std::string& s = Utf8Scalar(node);
   if (node.Tag() == "!") return s;  // quoted: always a string
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
   if (s == "true" || s == "True" || s == "TRUE") return true;
@@ -76,7 +86,11 @@ json FromYaml(const YAML::Node& node) {
     }
     case YAML::NodeType::Map: {
       json obj = json::object();
-      for (const auto& kv : node) obj[kv.first.as<std::string>()] = FromYaml(kv.second);
+      for (const auto& kv : node) {
+        const std::string key = kv.first.as<std::string>();
+        if (kv.first.IsScalar()) Utf8Scalar(kv.first);
+        obj[key] = FromYaml(kv.second);
+      }
       return obj;
     }
   }

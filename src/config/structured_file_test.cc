@@ -74,5 +74,25 @@ TEST(StructuredFileTest, MissingFileAndDirectory) {
   }
 }
 
+// Found by fuzzing (fuzz/corpus/template_file/regression-yaml-invalid-utf8): YAML
+// passes bytes through, and a value that is not UTF-8 made every JSON output of
+// the file (getAvailableTemplates, 'templates create') fail to serialise.
+TEST(StructuredFileTest, YamlTextThatIsNotUtf8IsASyntaxError) {
+  for (const std::string text : {std::string("templates:\n  - templateId: caf\xe9\n"),
+                                 std::string("a:\n  b\x87: 1\n")}) {
+    try {
+      ParseStructuredText(text, "t.yaml");
+      FAIL() << text;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidConfig);
+      EXPECT_NE(std::string(e.what()).find("t.yaml: YAML syntax error at line 2"), std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find("not valid UTF-8"), std::string::npos) << e.what();
+    }
+  }
+  // UTF-8 is fine, and so are bytes of a comment.
+  EXPECT_EQ(ParseStructuredText("a: caf\xc3\xa9 # \xe9\n", "t.yaml")["a"], "caf\xc3\xa9");
+}
+
 }  // namespace
 }  // namespace orb

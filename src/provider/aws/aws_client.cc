@@ -414,10 +414,12 @@ struct AwsClient::Impl {
 
   // Runs one logical call: paces, signs (`build` makes a fresh unsigned request for
   // each attempt), sends, retries and guards the endpoint's circuit. Returns the
-  // 2xx answer; throws AwsError otherwise.
+  // 2xx answer; throws AwsError otherwise. `secrets` holds the caller's secret
+  // values; the secrets of the credentials used are added to it, so that the caller
+  // can keep them out of its own messages about the answer too.
   HttpResponse Execute(AwsService service, const std::string& action, const std::string& url,
                        const std::function<HttpRequest()>& build, bool may_resend,
-                       ErrorParser parse_error, std::vector<std::string> secrets) {
+                       ErrorParser parse_error, std::vector<std::string>& secrets) {
     const size_t caller_secrets = secrets.size();
     RequireRegion();
     calls++;
@@ -608,10 +610,12 @@ QueryResponse AwsClient::CallQuery(AwsService service, std::string_view action,
   if (!out.doc->load_buffer(response.body.data(), response.body.size()) ||
       !out.doc->document_element()) {
     impl_->failures++;
+    // Redacted again after the excerpt, which drops control characters that may have
+    // split a secret.
     throw AwsError("InvalidResponse",
                    ServiceLabel(service) + " " + action_name + " answered HTTP " +
-                       std::to_string(response.status) +
-                       " with a body that is not XML: " + Excerpt(Redact(response.body, secrets)),
+                       std::to_string(response.status) + " with a body that is not XML: " +
+                       Redact(Excerpt(Redact(response.body, secrets)), secrets),
                    HeaderRequestId(response), response.status, false);
   }
   pugi::xml_node root = out.doc->document_element();
@@ -639,8 +643,9 @@ nlohmann::json AwsClient::CallJson(AwsService service, std::string_view target,
     request.body = payload;
     return request;
   };
+  std::vector<std::string> secrets;
   HttpResponse response =
-      impl_->Execute(service, action, url, build, options.idempotent, &ParseJsonError, {});
+      impl_->Execute(service, action, url, build, options.idempotent, &ParseJsonError, secrets);
   if (response.body.empty()) return nlohmann::json::object();
   nlohmann::json out = nlohmann::json::parse(response.body, nullptr, false);
   if (out.is_discarded()) {
@@ -648,7 +653,8 @@ nlohmann::json AwsClient::CallJson(AwsService service, std::string_view target,
     throw AwsError("InvalidResponse",
                    ServiceLabel(service) + " " + action + " answered HTTP " +
                        std::to_string(response.status) +
-                       " with a body that is not JSON: " + Excerpt(response.body),
+                       " with a body that is not JSON: " +
+                       Redact(Excerpt(Redact(response.body, secrets)), secrets),
                    HeaderRequestId(response), response.status, false);
   }
   return out;

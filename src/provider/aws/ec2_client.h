@@ -551,8 +551,8 @@ class Ec2Client {
   // Changes a fleet's target capacity. Returns AWS's "return" flag.
   bool ModifyFleet(const ModifyFleetRequest& request);
 
-  // Deletes fleets (25 per call), terminating their instances when asked. Every
-  // id appears once in the answer, with an error code when it failed.
+  // Deletes fleets (25 per call), terminating their instances when asked. Returns
+  // AWS's answer: each fleet it names, with an error code when it failed.
   std::vector<FleetDeletion> DeleteFleets(const std::vector<std::string>& fleet_ids,
                                           bool terminate_instances);
 
@@ -575,7 +575,8 @@ class Ec2Client {
   bool ModifySpotFleetRequest(const ModifySpotFleetRequestRequest& request);
 
   // Cancels Spot Fleet requests (100 per call), terminating their instances when
-  // asked. Every id appears once in the answer, with an error code when it failed.
+  // asked. Returns AWS's answer: each request it names, with an error code when it
+  // failed.
   std::vector<FleetDeletion> CancelSpotFleetRequests(const std::vector<std::string>& ids,
                                                      bool terminate_instances);
 
