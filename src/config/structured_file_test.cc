@@ -78,7 +78,7 @@ TEST(StructuredFileTest, MissingFileAndDirectory) {
 // passes bytes through, and a value that is not UTF-8 made every JSON output of
 // the file (getAvailableTemplates, 'templates create') fail to serialise.
 TEST(StructuredFileTest, YamlTextThatIsNotUtf8IsASyntaxError) {
-  for (const std::string text : {std::string("templates:\n  - templateId: caf\xe9\n"),
+  for (const std::string& text : {std::string("templates:\n  - templateId: caf\xe9\n"),
                                  std::string("a:\n  b\x87: 1\n")}) {
     try {
       ParseStructuredText(text, "t.yaml");
