@@ -214,7 +214,12 @@ std::vector<RequestReport> Broker::RequestStatuses(const std::vector<std::string
         r.message += "; request expired";
       }
     }
-    r.updated_at = now;
+    // A launch still unconfirmed keeps the time of its last attempt: step 1 resumes
+    // it once that is launch_retry_sec old, however often it is polled meanwhile.
+    if (r.kind != RequestKind::kAcquire || r.launch_state != LaunchState::kIntent ||
+        IsTerminal(r.status)) {
+      r.updated_at = now;
+    }
   }
 
   // 4. Terminate, in batches, what must go.

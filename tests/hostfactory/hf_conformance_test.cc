@@ -1348,6 +1348,33 @@ TEST_F(HfFaultTest, LaunchThatNeverReachedAwsIsReplayedByStatus) {
   ExpectConvergedWithoutDuplicates(sb, proxy, req, 2);
 }
 
+TEST_F(HfFaultTest, UnconfirmedLaunchIsResumedThoughPolledMoreOftenThanItsRetryDelay) {
+  // HostFactory polls every ~30 s and request.launch_retry_sec is 60 s by default:
+  // polls more frequent than the retry delay must not keep postponing the retry.
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  sb.env()["ORB_LAUNCH_RETRY_SEC"] = "3";
+  FaultPlan down;
+  down.drop_before_fraction = 1.0;  // the launch never reaches AWS
+  proxy.SetPlan(down);
+  const std::string req = RequestMachines(sb, "OnDemand-Micro", 2);
+  proxy.SetPlan(FaultPlan{});
+  ASSERT_FALSE(req.empty());
+  StatusBook book;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(20);
+  std::map<std::string, json> last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    last = Status(sb, {req}, book);
+    if (IsTerminal(Str(last[req], "status"))) break;
+    std::this_thread::sleep_for(milliseconds(1000));  // a third of the retry delay
+  }
+  EXPECT_EQ(Str(last[req], "status"), "complete")
+      << "[an unconfirmed launch is replayed launch_retry_sec after its last attempt, "
+         "however often HostFactory polls] "
+      << last[req].dump();
+  EXPECT_EQ(cloud_->InstancesOfRequest(req).size(), 2u);
+}
+
 TEST_F(HfFaultTest, CloudErrorDuringPollAnswersRunning) {
   FaultProxy proxy(moto_endpoint_);
   HfSandbox& sb = FaultSandbox(proxy);
