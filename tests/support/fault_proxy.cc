@@ -462,7 +462,7 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
              "AutoScalingGroup by this name already exists - A group with the name " + name +
                  " already exists");
       update([&](SeenCall& c) { c.status = res.status; });
-      if (drop_after) drop();
+      if (drop_after) drop("drop_after");
       return;
     }
   }
