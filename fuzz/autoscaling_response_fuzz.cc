@@ -59,9 +59,8 @@ void Call(FakeAws& aws, int op) {
       aws.Run("SetDesiredCapacity", [&] { asg.SetDesiredCapacity("orb-req-1", 3); });
       break;
     case 6:
-      aws.Run("TerminateInstanceInAutoScalingGroup", [&] {
-        asg.TerminateInstanceInAutoScalingGroup("i-0123456789abcdef0", true);
-      });
+      aws.Run("TerminateInstanceInAutoScalingGroup",
+              [&] { asg.TerminateInstanceInAutoScalingGroup("i-0123456789abcdef0", true); });
       break;
     case 7:
       aws.Run("DetachInstances", [&] {
@@ -71,8 +70,9 @@ void Call(FakeAws& aws, int op) {
       });
       break;
     case 8:
-      aws.Run("CreateOrUpdateTags",
-              [&] { asg.CreateOrUpdateTags("orb-req-1", {{"orb:broker-id", "b-1", false}}); });
+      aws.Run("CreateOrUpdateTags", [&] {
+        asg.CreateOrUpdateTags("orb-req-1", {{"orb:broker-id", "b-1", false}});
+      });
       break;
     case 9:
       aws.Run("DescribeScalingActivities", [&] {
@@ -89,9 +89,9 @@ void Call(FakeAws& aws, int op) {
         r.role_arn = "arn:aws:iam::123456789012:role/orb";
         r.session_name = "orb-fuzz";
         const orb::AssumedRole role = sts.AssumeRole(r);
-        ORB_FUZZ_CHECK(!role.credentials.access_key_id.empty() &&
-                           !role.credentials.secret_access_key.empty(),
-                       "AssumeRole returned incomplete credentials");
+        ORB_FUZZ_CHECK(
+            !role.credentials.access_key_id.empty() && !role.credentials.secret_access_key.empty(),
+            "AssumeRole returned incomplete credentials");
       });
       break;
   }

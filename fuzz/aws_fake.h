@@ -98,7 +98,8 @@ class FakeAws {
  private:
   HttpResponse Answer(const HttpRequest&) {
     if (++calls_ > kMaxCalls) {
-      Fail("more than " + std::to_string(kMaxCalls) + " requests for one call: a loop that does not end");
+      Fail("more than " + std::to_string(kMaxCalls) +
+           " requests for one call: a loop that does not end");
     }
     const std::size_t i = calls_ - 1;
     HttpResponse r;

@@ -40,13 +40,14 @@ void CheckLookup(const orb::InstanceTypeLookup& r, bool cached_only) {
     answered.insert(name);
     ORB_FUZZ_CHECK(facts.instance_type == name, name);
     if (cached_only) {
-      ORB_FUZZ_CHECK(facts.source == orb::FactSource::kCache ||
-                         facts.source == orb::FactSource::kStaleCache,
-                     name);
+      ORB_FUZZ_CHECK(
+          facts.source == orb::FactSource::kCache || facts.source == orb::FactSource::kStaleCache,
+          name);
     }
     orb::ToInstanceFacts(facts);
   }
-  for (const std::string& u : r.unknown) ORB_FUZZ_CHECK(!answered.count(u), u + " answered and unknown");
+  for (const std::string& u : r.unknown)
+    ORB_FUZZ_CHECK(!answered.count(u), u + " answered and unknown");
   for (const std::string& t : kTypes) {
     if (t.empty()) continue;
     const bool unknown = std::find(r.unknown.begin(), r.unknown.end(), t) != r.unknown.end();
@@ -79,13 +80,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ORB_FUZZ_CHECK(!error, std::string("Lookup threw: ") + ErrorOf(error).what());
     CheckLookup(r, /*cached_only=*/false);
 
-    orb::ImageResolver resolver({dir.string(), region, std::chrono::seconds(3600)},
-                                [](const std::string&) -> std::string {
-                                  throw orb::AwsError("ThrottlingException", "slow down (fuzz)",
-                                                      "", 400, true);
-                                },
-                                [] { return kNow; });
-    for (const char* reference : {"/aws/service/ami-amazon-linux-latest/x", "resolve:ssm:/orb/image"}) {
+    orb::ImageResolver resolver(
+        {dir.string(), region, std::chrono::seconds(3600)},
+        [](const std::string&) -> std::string {
+          throw orb::AwsError("ThrottlingException", "slow down (fuzz)", "", 400, true);
+        },
+        [] { return kNow; });
+    for (const char* reference :
+         {"/aws/service/ami-amazon-linux-latest/x", "resolve:ssm:/orb/image"}) {
       orb::ResolvedImage image;
       error = OnlyOrbErrors("ImageResolver::Resolve", [&] { image = resolver.Resolve(reference); });
       if (!error) ORB_FUZZ_CHECK(image.image_id.rfind("ami-", 0) == 0, image.image_id);

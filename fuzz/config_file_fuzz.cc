@@ -74,7 +74,8 @@ void Load(const fs::path& dir, const fs::path& file, const std::string& text) {
     }
   }
   error = OnlyOrbErrors("Config::ThrowIfErrors", [&] { config.ThrowIfErrors(); });
-  ORB_FUZZ_CHECK(config.HasErrors() == static_cast<bool>(error), "ThrowIfErrors and HasErrors disagree");
+  ORB_FUZZ_CHECK(config.HasErrors() == static_cast<bool>(error),
+                 "ThrowIfErrors and HasErrors disagree");
   if (error) {
     ORB_FUZZ_CHECK(ErrorOf(error).code() == orb::ErrorCode::kInvalidConfig, ErrorOf(error).what());
     return;

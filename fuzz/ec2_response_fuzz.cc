@@ -60,8 +60,9 @@ void Call(FakeAws& aws, orb::Ec2Client& ec2, int op) {
       });
       break;
     case 2:
-      aws.Run("DescribeInstancesByFilter",
-              [&] { ec2.DescribeInstancesByFilter({{"tag:orb:request-id", {"req-1"}}}, 5); });
+      aws.Run("DescribeInstancesByFilter", [&] {
+        ec2.DescribeInstancesByFilter({{"tag:orb:request-id", {"req-1"}}}, 5);
+      });
       break;
     case 3:
       aws.Run("DescribeInstanceStatus", [&] {
@@ -96,9 +97,7 @@ void Call(FakeAws& aws, orb::Ec2Client& ec2, int op) {
       aws.Run("DescribeFleetInstances", [&] { ec2.DescribeFleetInstances("fleet-1"); });
       break;
     case 8:
-      aws.Run("DeleteFleets", [&] {
-        ec2.DeleteFleets({"fleet-1", "fleet-2"}, true);
-      });
+      aws.Run("DeleteFleets", [&] { ec2.DeleteFleets({"fleet-1", "fleet-2"}, true); });
       break;
     case 9:
       aws.Run("ModifyFleet", [&] {
@@ -141,10 +140,14 @@ void Call(FakeAws& aws, orb::Ec2Client& ec2, int op) {
       aws.Run("CreateTags", [&] { ec2.CreateTags(kIds, {{"orb:broker-id", "b-1"}}); });
       break;
     case 16:
-      aws.Run("DescribeInstanceTypes", [&] { ec2.DescribeInstanceTypes({"m5.large", "c5.xlarge"}); });
+      aws.Run("DescribeInstanceTypes", [&] {
+        ec2.DescribeInstanceTypes({"m5.large", "c5.xlarge"});
+      });
       break;
     case 17:
-      aws.Run("Ec2InstanceTypeFetch", [&] { orb::Ec2InstanceTypeFetch(ec2)({"m5.large", "x9.huge"}); });
+      aws.Run("Ec2InstanceTypeFetch", [&] {
+        orb::Ec2InstanceTypeFetch(ec2)({"m5.large", "x9.huge"});
+      });
       break;
     case 18:
       aws.Run("DescribeSpotPriceHistory", [&] {

@@ -4,6 +4,7 @@
 // invariant, a private scratch directory for parsers that read files, and a
 // check that only orb's own error type leaves a parser.
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,8 +15,6 @@
 #include <string>
 #include <string_view>
 #include <typeinfo>
-
-#include <spdlog/spdlog.h>
 
 #include "common/error.h"
 
@@ -32,10 +31,10 @@ namespace orb::fuzz {
   std::abort();
 }
 
-#define ORB_FUZZ_CHECK(cond, detail)                                               \
-  do {                                                                             \
-    if (!(cond)) ::orb::fuzz::Fail(#cond " (" __FILE__ ":" + std::to_string(__LINE__) + ")", \
-                                   detail);                                        \
+#define ORB_FUZZ_CHECK(cond, detail)                                                       \
+  do {                                                                                     \
+    if (!(cond))                                                                           \
+      ::orb::fuzz::Fail(#cond " (" __FILE__ ":" + std::to_string(__LINE__) + ")", detail); \
   } while (0)
 
 // Runs `fn`; an orb::Error is the documented way to refuse input and is returned

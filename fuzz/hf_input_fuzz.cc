@@ -12,11 +12,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "broker/broker.h"
 #include "common/error.h"
@@ -66,7 +65,8 @@ void CheckMachineRequest(const json& doc, bool accepted) {
   ORB_FUZZ_CHECK(!r.template_id.empty(), "");
   ORB_FUZZ_CHECK(r.machine_count >= 1 && r.machine_count <= 1000000,
                  std::to_string(r.machine_count));
-  const json again = {{"template", {{"templateId", r.template_id}, {"machineCount", r.machine_count}}}};
+  const json again = {
+      {"template", {{"templateId", r.template_id}, {"machineCount", r.machine_count}}}};
   const orb::HfMachineRequest r2 = orb::ParseHfMachineRequest(json::parse(again.dump()));
   ORB_FUZZ_CHECK(r2.template_id == r.template_id && r2.machine_count == r.machine_count,
                  again.dump());

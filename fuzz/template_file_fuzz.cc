@@ -15,10 +15,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "config/structured_file.h"
@@ -69,10 +68,11 @@ std::vector<orb::Template> Templates(const Json& doc, const std::string& source,
   std::vector<orb::Template> collected;
   std::exception_ptr error = OnlyOrbErrors(
       "ParseTemplates(problems)", [&] { collected = orb::ParseTemplates(doc, source, problems); });
-  ORB_FUZZ_CHECK(!error, std::string("ParseTemplates with a problem list threw: ") +
-                             ErrorOf(error).what());
+  ORB_FUZZ_CHECK(!error,
+                 std::string("ParseTemplates with a problem list threw: ") + ErrorOf(error).what());
   std::vector<orb::Template> strict;
-  error = OnlyOrbErrors("ParseTemplates", [&] { strict = orb::ParseTemplates(doc, source, nullptr); });
+  error =
+      OnlyOrbErrors("ParseTemplates", [&] { strict = orb::ParseTemplates(doc, source, nullptr); });
   ORB_FUZZ_CHECK(problems->empty() == !error, "ParseTemplates disagrees with its problem list");
   if (error) {
     ORB_FUZZ_CHECK(ErrorOf(error).code() == orb::ErrorCode::kInvalidConfig, ErrorOf(error).what());
@@ -105,7 +105,8 @@ void CheckFile(const std::string& text, const std::string& name) {
     orb::TemplateWarnings(t);
     Dump(orb::TemplateRecord(t), -1, "a template record ('templates list --format json')");
   }
-  const std::string hf = Dump(orb::FormatHfTemplates(templates), -1, "getAvailableTemplates' answer");
+  const std::string hf =
+      Dump(orb::FormatHfTemplates(templates), -1, "getAvailableTemplates' answer");
   ORB_FUZZ_CHECK(!Json::parse(hf, nullptr, false).is_discarded(), hf);
 
   // What 'orb templates create/update' writes back, read again.
@@ -113,8 +114,8 @@ void CheckFile(const std::string& text, const std::string& name) {
   Json again;
   error = OnlyOrbErrors("ParseStructuredText(written back)",
                         [&] { again = orb::ParseStructuredText(written, "written.json"); });
-  ORB_FUZZ_CHECK(!error, std::string("a written-back templates file does not read: ") +
-                             ErrorOf(error).what());
+  ORB_FUZZ_CHECK(
+      !error, std::string("a written-back templates file does not read: ") + ErrorOf(error).what());
   ORB_FUZZ_CHECK(again == doc, written);
   std::vector<std::string> problems_again;
   const std::vector<orb::Template> templates_again = Templates(again, name, &problems_again);
