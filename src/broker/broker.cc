@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -15,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
+#include "common/private_files.h"
 #include "common/strings.h"
 #include "common/uuid.h"
 #include "config/template_loader.h"
@@ -103,6 +103,13 @@ TemplateCheck Broker::ValidateTemplates(const std::string& file, bool in_cloud) 
   check.problems = ValidateTemplatesFile(check.file, &check.templates, CachedFacts());
   for (const Template& t : check.templates) {
     for (std::string& w : TemplateWarnings(t)) check.warnings.push_back(std::move(w));
+    // The user data file is read at launch; validate reads it now, so that a missing
+    // or oversized one is found before HostFactory asks for the template.
+    try {
+      ReadUserData(t);
+    } catch (const Error& e) {
+      check.problems.emplace_back(e.what());
+    }
   }
   const std::vector<std::string> names = ProviderNames();
   std::vector<std::string> quoted;
@@ -292,15 +299,27 @@ TerminateOutcome Broker::TerminateMachines(const std::vector<Machine>& all_machi
       }
     }
   }
+  std::set<std::string> taken_groups;  // groups of members the cloud already took
   for (const Machine& m : machines) {
     const bool through_group = !m.cloud_host_id.empty() && live.count(m.machine_id);
     by_group[through_group ? m.cloud_host_id : std::string()].push_back(m.machine_id);
+    if (!m.cloud_host_id.empty() && !through_group) taken_groups.insert(m.cloud_host_id);
   }
   for (const auto& [group, ids] : by_group) {
     TerminateOutcome o = group.empty() ? cloud.Terminate(ids) : cloud.ReleaseFromGroup(group, ids);
     all.refused.insert(all.refused.end(), o.refused.begin(), o.refused.end());
     all.not_found.insert(all.not_found.end(), o.not_found.begin(), o.not_found.end());
     if (!o.message.empty()) all.message += (all.message.empty() ? "" : "; ") + o.message;
+  }
+  // A group whose members were all taken (or terminated by an earlier attempt that
+  // died before deleting it) is deleted once empty: releasing nothing does that.
+  for (const std::string& group : taken_groups) {
+    if (by_group.count(group)) continue;
+    try {
+      cloud.ReleaseFromGroup(group, {});
+    } catch (const Error& e) {
+      spdlog::warn("group {} not tidied up: {}", group, e.what());
+    }
   }
   }
   return all;
@@ -332,18 +351,18 @@ std::string Broker::BrokerId() {
   std::string id = read();
   if (id.empty()) {
     std::error_code ec;
-    fs::create_directories(dir, ec);
+    std::string failed;
+    if (int err = CreatePrivateDirectories(dir, &failed); err != 0) {
+      throw Error(ErrorCode::kStore, "cannot create the work directory " + failed + ": " +
+                                         std::strerror(err) +
+                                         "; create it or set paths.work_dir to a writable place");
+    }
     // Written to a temporary file and linked into place, so that concurrent first
     // calls agree on one id and nobody reads a half-written file.
     const fs::path tmp = dir / ("broker-id." + std::to_string(::getpid()));
-    {
-      std::ofstream out(tmp);
-      out << NewUuid() << "\n";
-      out.flush();
-      if (!out) {
-        throw Error(ErrorCode::kStore, "cannot write " + tmp.string() + ": " +
-                                           std::strerror(errno));
-      }
+    if (int err = WritePrivateFile(tmp.string(), NewUuid() + "\n"); err != 0) {
+      fs::remove(tmp, ec);
+      throw Error(ErrorCode::kStore, "cannot write " + tmp.string() + ": " + std::strerror(err));
     }
     if (::link(tmp.c_str(), file.c_str()) != 0 && errno != EEXIST) {
       const int err = errno;

@@ -397,6 +397,15 @@ int StorageHealth(Context& c) {
 }
 
 // Runs a HostFactory operation (a command given -f FILE): the answer is always
+// Marks the new request `id` as known to its caller once the answer naming it has
+// reached stdout (see Broker::AcknowledgeRequest); a write that failed leaves it
+// unacknowledged, for the reconciler to give back.
+void AcknowledgeIfWritten(Context& c, const std::string& id) {
+  if (id.empty()) return;
+  c.out.flush();
+  if (c.out.good()) c.GetBroker().AcknowledgeRequest(id);
+}
+
 // HostFactory's JSON on stdout, whatever --format says.
 int RunHf(Context& c, HfOperation op, const std::string& file) {
   // The configuration decides where the call's log line goes; a broken one is
@@ -404,6 +413,7 @@ int RunHf(Context& c, HfOperation op, const std::string& file) {
   c.LoadConfiguration(false);
   HfOutcome outcome = RunHfOperation(op, file, [&c]() -> Broker& { return c.GetBroker(); });
   c.out << DumpJson(outcome.document) << "\n";
+  AcknowledgeIfWritten(c, outcome.created_request_id);
   return outcome.exit_code;
 }
 
@@ -418,6 +428,7 @@ int RequestsCreate(Context& c, const std::string& template_id, int count) {
   std::string message;
   std::string id = c.GetBroker().RequestMachines(template_id, count, &message);
   c.out << FormatRecord(RequestCreatedRecord(id, message), c.output);
+  AcknowledgeIfWritten(c, id);
   return 0;
 }
 
@@ -437,6 +448,7 @@ int ReturnRefs(Context& c, const std::vector<MachineRef>& refs) {
   std::string message;
   std::string id = c.GetBroker().ReturnMachines(refs, &message);
   c.out << FormatRecord(RequestCreatedRecord(id, message), c.output);
+  AcknowledgeIfWritten(c, id);
   return 0;
 }
 
@@ -535,6 +547,7 @@ int Reconcile(Context& c, bool dry_run) {
     doc["dry_run"] = report.dry_run;
     doc["instances_seen"] = report.instances_seen;
     doc["actions"] = records;
+    doc["requests_abandoned"] = report.requests_abandoned;
     doc["open_requests"] = report.open_requests;
     doc["requests_ended"] = report.requests_ended;
     c.out << FormatRecord(doc, c.output);
@@ -544,7 +557,9 @@ int Reconcile(Context& c, bool dry_run) {
     c.out << FormatRecords(records, "actions", {"action", "machine_id", "request_id", "detail"},
                            c.output);
   }
-  c.out << report.instances_seen << " instance(s) tagged by this broker; " << records.size()
+  c.out << report.requests_abandoned << " request(s) nobody knows given back; "
+        << report.instances_seen << " instance(s) tagged by this broker; "
+        << records.size() - static_cast<std::size_t>(report.requests_abandoned)
         << " not recorded; " << report.open_requests << " open request(s)"
         << (report.dry_run ? "" : ", " + std::to_string(report.requests_ended) + " now ended")
         << (report.dry_run ? " (dry run: nothing changed)" : "") << "\n";

@@ -1,5 +1,9 @@
 #include "cli/logging.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -7,7 +11,27 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "common/private_files.h"
+
 namespace orb {
+
+namespace {
+
+// Log lines may name hosts, templates and cloud answers: the log file (and every
+// rotated one, which spdlog creates afresh under the base name) and its directory
+// are created private to orb's user before spdlog opens them (spdlog would create
+// them 0644/0755 less the umask). An existing file keeps its mode.
+spdlog::file_event_handlers PrivateLogFiles() {
+  spdlog::file_event_handlers handlers;
+  handlers.before_open = [](const spdlog::filename_t& path) {
+    CreatePrivateDirectories(std::filesystem::path(path).parent_path());
+    const int fd = OpenPrivateFile(path, O_WRONLY | O_CREAT | O_APPEND);
+    if (fd >= 0) ::close(fd);  // failures are spdlog's to report when it opens the file
+  };
+  return handlers;
+}
+
+}  // namespace
 
 void SetUpFallbackLogging() {
   auto logger = std::make_shared<spdlog::logger>(
@@ -29,7 +53,8 @@ void SetUpLogging(const Config& config) {
       sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_st>(
           config.Get("logging.file"),
           static_cast<std::size_t>(config.GetInt("logging.max_size_mb")) * 1024 * 1024,
-          static_cast<std::size_t>(config.GetInt("logging.max_files"))));
+          static_cast<std::size_t>(config.GetInt("logging.max_files")),
+          /*rotate_on_open=*/false, PrivateLogFiles()));
     } catch (const spdlog::spdlog_ex& e) {
       file_problem = e.what();
     }

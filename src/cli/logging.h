@@ -4,8 +4,9 @@
 
 namespace orb {
 
-// Sets up orb's logger from `logging.*` settings: the log file (created with its
-// directory when missing) and, when logging.console is on, stderr. Logs never go
+// Sets up orb's logger from `logging.*` settings: the log file (created 0600 with its
+// directory, 0700, when missing; rotated files too) and, when logging.console is on,
+// stderr. Logs never go
 // to stdout, which may carry a wire format. If the log file cannot be opened,
 // logs go to stderr with one warning saying why: a command never fails because
 // of its log.

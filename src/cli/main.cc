@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/app.h"
+#include "common/private_files.h"
 #include "orb/version.h"
 
 int main(int argc, char** argv) {
@@ -16,6 +17,10 @@ int main(int argc, char** argv) {
     std::fputs("orb " ORB_VERSION "\n", stdout);
     return 0;
   }
+  // orb's own files are created with explicit private modes; the narrow umask also
+  // covers whatever a library creates. The templates file orb writes for people
+  // keeps the umask orb was started with (StartUmask).
+  orb::RestrictUmask();
   std::ios::sync_with_stdio(false);
   std::vector<std::string> args(argv, argv + argc);
   int code = orb::RunCli(args, std::cout, std::cerr, isatty(STDOUT_FILENO) == 1);

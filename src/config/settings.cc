@@ -194,6 +194,11 @@ std::vector<SettingSpec> BuildSettings() {
        .description = "an instance tagged by this broker that no request owns is terminated by "
                       "`orb reconcile` once it is this old (younger ones may belong to a launch "
                       "whose record is being written)"});
+  add({.key = "reconcile.unacknowledged_grace_sec", .type = T::kInt, .default_value = "300",
+       .env = {"ORB_RECONCILE_UNACKNOWLEDGED_GRACE_SEC"}, .min = 0, .max = 604800,
+       .description = "an acquire request whose creating call never answered (its process died "
+                      "or was killed by HostFactory's timeout) is given back by the reconciler "
+                      "once idle this long: its groups deleted, its instances terminated"});
   add({.key = "reconcile.interval_sec", .type = T::kInt, .default_value = "300",
        .env = {"ORB_RECONCILE_INTERVAL_SEC"}, .min = 0, .max = 86400,
        .description = "getRequestStatus also adopts or terminates untracked instances (as "
@@ -228,7 +233,7 @@ std::vector<SettingSpec> BuildSettings() {
        .description = "the log file is rotated when it reaches this size"});
   add({.key = "logging.max_files", .type = T::kInt, .default_value = "5",
        .env = {"ORB_LOG_MAX_FILES"}, .min = 1, .max = 1000,
-       .description = "rotated log files kept (orb.log.1 ... orb.log.N)"});
+       .description = "rotated log files kept (orb.1.log ... orb.N.log)"});
   add({.key = "logging.console", .type = T::kBool, .default_value = "false",
        .env = {"ORB_LOG_CONSOLE"},
        .description = "also write logs to stderr (never to stdout)"});

@@ -168,7 +168,7 @@ class TemplateParser {
     ParseString({"keyName", "key_name"}, &t_.key_name);
     ParseTags();
     ParseString({"userDataScript", "user_data_script"}, &t_.user_data_script);
-    ParseString({"userData", "user_data"}, &t_.user_data);
+    ParseUserData();
     ParseSpotPrice();
     ParseString({"fleetRole", "fleet_role"}, &t_.fleet_role);
     CheckIamName({"fleetRole", "fleet_role"}, t_.fleet_role, "role", 64);
@@ -618,7 +618,30 @@ class TemplateParser {
     *out = std::move(items);
   }
 
+  // Inline user data: within EC2's limit (a userDataScript file is read and checked
+  // when a launch is planned, and by `orb templates validate`).
+  void ParseUserData() {
+    ParseString({"userData", "user_data"}, &t_.user_data);
+    if (t_.user_data.size() > kMaxUserDataBytes) {
+      std::string key;
+      Get({"userData", "user_data"}, &key);
+      Bad(key, "user data is " + std::to_string(t_.user_data.size()) +
+                   " bytes; EC2 accepts at most " + std::to_string(kMaxUserDataBytes) +
+                   " (16 KB): fetch the rest at boot (e.g. from S3) or compress it");
+    }
+  }
+
+  // Adds one tag after AWS's rules for a key and a value (TagKeyProblem,
+  // TagValueProblem); a key given twice is a problem too.
   void AddTag(const std::string& key, std::string name, std::string value) {
+    if (std::string why = TagKeyProblem(name); !why.empty()) {
+      Bad(key, why);
+      return;
+    }
+    if (std::string why = TagValueProblem(value); !why.empty()) {
+      Bad(key, "tag '" + name + "' " + why);
+      return;
+    }
     for (const auto& [k, existing] : t_.instance_tags) {
       if (k == name) {
         Bad(key, "tag '" + name + "' is given twice");
@@ -628,10 +651,25 @@ class TemplateParser {
     t_.instance_tags.emplace_back(std::move(name), std::move(value));
   }
 
+  // AWS takes at most 50 tags per resource, and orb adds its own to every launch.
+  void CheckTagCount(const std::string& key) {
+    if (t_.instance_tags.size() <= kMaxTemplateTags) return;
+    std::vector<std::string> own(kOrbTagKeys.begin(), kOrbTagKeys.end());
+    Bad(key, "has " + std::to_string(t_.instance_tags.size()) + " tags; AWS allows at most " +
+                 std::to_string(kMaxTagsPerResource) + " per resource and orb adds " +
+                 std::to_string(own.size()) + " of its own (" + Join(own, ", ") +
+                 "), so a template may have at most " + std::to_string(kMaxTemplateTags));
+  }
+
   void ParseTags() {
     std::string key;
     const Json* v = Get({"instanceTags", "instance_tags", "tags"}, &key);
     if (v == nullptr) return;
+    ParseTagForms(key, v);
+    CheckTagCount(key);
+  }
+
+  void ParseTagForms(const std::string& key, const Json* v) {
     if (v->is_string()) {
       for (const std::string& piece : SplitTrimmed(v->get<std::string>(), ';')) {
         const std::size_t eq = piece.find('=');
@@ -893,6 +931,10 @@ std::vector<std::string> TemplateWarnings(const Template& t) {
   if (t.provider_api != ProviderApi::kEc2Fleet && !t.capacity_reservation_preference.empty()) {
     warnings.push_back(who + " field 'capacityReservationPreference': ignored: only an EC2Fleet " +
                        "of type instant uses capacity reservations first");
+  }
+  if (!t.user_data_script.empty() && !t.user_data.empty()) {
+    warnings.push_back(who + " field 'userData': ignored: the template also gives " +
+                       "userDataScript, whose file is what is sent");
   }
   return warnings;
 }

@@ -769,6 +769,125 @@ TEST(TemplateMalformedTest, BadInstanceTags) {
               HasSubstr("field 'instanceTags': items must be {\"Key\""));
 }
 
+// AWS's tag rules, checked when the file is read rather than when AWS refuses a
+// launch: key 1 to 128 characters, value 0 to 256, no "aws:" key prefix (any
+// casing), no key given twice, no control characters, at most 50 tags per resource
+// with orb's own four included.
+TEST(TemplateMalformedTest, TagKeysFollowAwsRules) {
+  EXPECT_EQ(ParseError({{"instanceTags", {{std::string(128, 'k'), "v"}}}}), "")
+      << "128 characters is AWS's limit";
+  EXPECT_THAT(ParseError({{"instanceTags", {{std::string(129, 'k'), "v"}}}}),
+              HasSubstr("inline.json: template 'T1' field 'instanceTags': tag key 'kkkk"));
+  EXPECT_THAT(ParseError({{"instanceTags", {{std::string(129, 'k'), "v"}}}}),
+              HasSubstr("is 129 characters long; AWS allows at most 128"));
+  // Characters, not bytes: 128 two-byte characters are fine.
+  std::string accented;
+  for (int i = 0; i < 128; ++i) accented += "\xC3\xA9";  // é
+  EXPECT_EQ(ParseError({{"instanceTags", {{accented, "v"}}}}), "");
+  for (const char* reserved : {"aws:cost", "AWS:x", "Aws:cloudformation:stack-name"}) {
+    EXPECT_THAT(ParseError({{"instanceTags", {{reserved, "v"}}}}),
+                HasSubstr("field 'instanceTags': tag key '" + std::string(reserved) +
+                          "' starts with 'aws:', which AWS reserves"))
+        << reserved;
+  }
+  EXPECT_THAT(ParseError({{"instanceTags", "aws:x=1"}}), HasSubstr("starts with 'aws:'"));
+  EXPECT_EQ(ParseError({{"instanceTags", "awsome=1;x=aws:y"}}), "")
+      << "only a key starting with aws: is reserved";
+  EXPECT_THAT(ParseError({{"instanceTags", "orb:request-id=mine"}}),
+              HasSubstr("field 'instanceTags': tag key 'orb:request-id' is set by orb itself"));
+  EXPECT_THAT(ParseError({{"instance_tags", {{"team\nx", "v"}}}}),
+              HasSubstr("field 'instance_tags': tag key holds a control character (U+000A)"));
+  EXPECT_THAT(ParseError({{"instanceTags", {{"bad\xFFkey", "v"}}}}),
+              HasSubstr("tag key is not valid UTF-8"));
+  EXPECT_THAT(ParseError({{"instanceTags", Json::array({{{"Key", "a"}, {"Value", "1"}},
+                                                        {{"Key", "a"}, {"Value", "2"}}})}}),
+              HasSubstr("field 'instanceTags': tag 'a' is given twice"));
+}
+
+TEST(TemplateMalformedTest, TagValuesFollowAwsRules) {
+  EXPECT_EQ(ParseError({{"instanceTags", {{"k", std::string(256, 'v')}}}}), "");
+  EXPECT_EQ(ParseError({{"instanceTags", {{"k", ""}}}}), "") << "an empty value is allowed";
+  EXPECT_THAT(ParseError({{"instanceTags", {{"k", std::string(257, 'v')}}}}),
+              HasSubstr("field 'instanceTags': tag 'k' value is 257 characters long; AWS "
+                        "allows at most 256"));
+  EXPECT_THAT(ParseError({{"instanceTags", {{"k", "line1\r\nline2"}}}}),
+              HasSubstr("tag 'k' value holds a control character (U+000D)"));
+  EXPECT_THAT(ParseError({{"instanceTags", {{"k", std::string("a\0b", 3)}}}}),
+              HasSubstr("tag 'k' value holds a control character (U+0000)"));
+  EXPECT_THAT(ParseError({{"instanceTags", {{"k", "tab\there"}}}}),
+              HasSubstr("control character (U+0009)"));
+  EXPECT_THAT(ParseError({{"instanceTags", {{"k", "\xC2\x85"}}}}),  // NEL, a C1 control
+              HasSubstr("control character (U+0085)"));
+  EXPECT_THAT(ParseError({{"instanceTags", {{"k", "\xE2\x82"}}}}),  // cut short
+              HasSubstr("tag 'k' value is not valid UTF-8"));
+  EXPECT_THAT(ParseError({{"instanceTags", {{"k", "\xC0\xAF"}}}}),  // overlong '/'
+              HasSubstr("not valid UTF-8"));
+}
+
+TEST(TemplateMalformedTest, AtMostFortySixTagsBesideOrbsOwnFour) {
+  Json tags = Json::object();
+  for (int i = 0; i < 46; ++i) tags["k" + std::to_string(i)] = "v";
+  EXPECT_THAT(ParseOne({{"instanceTags", tags}}).instance_tags, SizeIs(46));
+  tags["k46"] = "v";
+  EXPECT_THAT(ParseError({{"instanceTags", tags}}),
+              HasSubstr("template 'T1' field 'instanceTags': has 47 tags; AWS allows at most 50 "
+                        "per resource and orb adds 4 of its own (orb:managed-by, orb:broker-id, "
+                        "orb:request-id, orb:template-id), so a template may have at most 46"));
+}
+
+TEST(TemplateMalformedTest, InlineUserDataOverSixteenKilobytes) {
+  EXPECT_EQ(ParseError({{"userData", std::string(16 * 1024, 'x')}}), "");
+  EXPECT_THAT(ParseError({{"userData", std::string(16 * 1024 + 1, 'x')}}),
+              HasSubstr("template 'T1' field 'userData': user data is 16385 bytes; EC2 accepts "
+                        "at most 16384"));
+  EXPECT_THAT(ParseError({{"user_data", std::string(20000, 'x')}}),
+              HasSubstr("field 'user_data': user data is 20000 bytes"));
+}
+
+// The userDataScript file is read when a launch is planned and by `orb templates
+// validate`: a missing, unreadable or oversized file, or a directory, is an error
+// naming the template and the field.
+TEST(TemplateUserDataTest, ScriptFileProblemsNameTheTemplateAndField) {
+  TempDir dir;
+  auto error_of = [](const Template& t) -> std::string {
+    try {
+      ReadUserData(t);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidConfig);
+      return e.what();
+    }
+    return "";
+  };
+  Template t = ParseOne({{"userDataScript", dir.Write("boot.sh", "#!/bin/sh\necho hi\n")}});
+  EXPECT_EQ(ReadUserData(t), "#!/bin/sh\necho hi\n");
+  t = ParseOne({{"userDataScript", dir.Write("empty.sh", "")}});
+  EXPECT_EQ(ReadUserData(t), "");
+  t = ParseOne({{"userDataScript", dir.Write("max.sh", std::string(16 * 1024, 'x'))}});
+  EXPECT_EQ(ReadUserData(t).size(), 16u * 1024);
+
+  t = ParseOne({{"userDataScript", dir.Path("missing.sh")}});
+  EXPECT_THAT(error_of(t), HasSubstr("inline.json: template 'T1' field 'userDataScript': cannot "
+                                     "read '" + dir.Path("missing.sh") +
+                                     "': No such file or directory"));
+  t = ParseOne({{"userDataScript", dir.dir()}});
+  EXPECT_THAT(error_of(t), HasSubstr("field 'userDataScript': '" + dir.dir() +
+                                     "' is a directory"));
+  t = ParseOne({{"userDataScript", dir.Write("big.sh", std::string(16 * 1024 + 1, 'x'))}});
+  EXPECT_THAT(error_of(t),
+              HasSubstr("field 'userDataScript': user data is 16385 bytes; EC2 accepts at most "
+                        "16384"));
+  if (::geteuid() != 0) {  // root reads whatever the mode says
+    const std::string locked = dir.Write("locked.sh", "secret");
+    fs::permissions(locked, fs::perms::none);
+    t = ParseOne({{"userDataScript", locked}});
+    EXPECT_THAT(error_of(t), HasSubstr("field 'userDataScript': cannot read '" + locked + "'"));
+  }
+  EXPECT_THAT(TemplateWarnings(ParseOne({{"userDataScript", dir.Path("boot.sh")},
+                                         {"userData", "inline"}})),
+              ElementsAre(HasSubstr("field 'userData': ignored: the template also gives "
+                                    "userDataScript")));
+}
+
 TEST(TemplateMalformedTest, BadApiFleetAndPriceType) {
   EXPECT_THAT(ParseError({{"providerApi", "Lambda"}}),
               HasSubstr("template 'T1' field 'providerApi': must be RunInstances, EC2Fleet, "

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/private_files.h"
 
 namespace orb {
 
@@ -41,7 +42,7 @@ bool WriteAll(int fd, const std::string& content) {
 
 TemplatesFileLock::TemplatesFileLock(const std::string& templates_file) {
   const std::string lock_path = templates_file + ".lock";
-  fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  fd_ = OpenPrivateFile(lock_path, O_RDWR | O_CREAT);
   if (fd_ < 0) Fail("create the lock file", lock_path, errno);
   while (::flock(fd_, LOCK_EX) != 0) {
     if (errno == EINTR) continue;
@@ -87,9 +88,9 @@ void ReplaceFileAtomically(const std::string& path, const std::string& content) 
       if (::fchown(fd, old_stat.st_uid, old_stat.st_gid) != 0) errno = 0;
     }
   } else {
-    const mode_t mask = ::umask(0);
-    ::umask(mask);
-    if (::fchmod(fd, 0644 & ~mask) != 0) fail("set the permissions of", errno);
+    // The templates file is the administrator's, not orb's private state: a new one
+    // is readable by all, less the umask orb was started with (not orb's own 077).
+    if (::fchmod(fd, 0644 & ~StartUmask()) != 0) fail("set the permissions of", errno);
   }
   if (!WriteAll(fd, content)) fail("write", errno);
   if (::fsync(fd) != 0) fail("flush", errno);

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "common/private_files.h"
 
 namespace orb {
 namespace {
@@ -80,6 +81,24 @@ TEST_F(TemplatesFileWriterTest, KeepsPermissionBits) {
   ReplaceFileAtomically(f.string(), "z");
   ASSERT_EQ(::stat(f.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0604u);
+}
+
+// orb runs with umask 077 for its private files; a new templates file is still
+// 0644 less the umask orb was started with, and the lock file beside it is 0600.
+TEST_F(TemplatesFileWriterTest, NewFileFollowsTheStartUmaskAndTheLockIsPrivate) {
+  const mode_t before = ::umask(022);
+  RestrictUmask();  // as main() does: umask now 077, start umask 022
+  const fs::path f = dir_ / "new.json";
+  {
+    TemplatesFileLock lock(f.string());
+    ReplaceFileAtomically(f.string(), "{}");
+  }
+  ::umask(before);
+  struct stat st {};
+  ASSERT_EQ(::stat(f.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
+  ASSERT_EQ(::stat((f.string() + ".lock").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
 }
 
 TEST_F(TemplatesFileWriterTest, FollowsASymbolicLink) {

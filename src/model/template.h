@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -116,5 +118,46 @@ struct Template {
 
 // True when `id` is a valid template id: 1 to 64 of [A-Za-z0-9_-].
 bool IsValidTemplateId(std::string_view id);
+
+// The tags orb puts on everything it launches (instances, volumes, fleets, groups,
+// launch templates), ahead of a template's own instanceTags: the key of the
+// reconciler's and of crash recovery's searches (design.md, invariant 3).
+inline constexpr const char* kTagManagedBy = "orb:managed-by";
+inline constexpr const char* kTagBrokerId = "orb:broker-id";
+inline constexpr const char* kTagRequestId = "orb:request-id";
+inline constexpr const char* kTagTemplateId = "orb:template-id";
+inline constexpr std::array<const char*, 4> kOrbTagKeys = {kTagManagedBy, kTagBrokerId,
+                                                           kTagRequestId, kTagTemplateId};
+
+// AWS's tag rules (EC2, Auto Scaling): at most 50 tags per resource, orb's included;
+// a key is 1 to 128 characters (Unicode characters in UTF-8), a value 0 to 256.
+inline constexpr std::size_t kMaxTagsPerResource = 50;
+inline constexpr std::size_t kMaxTemplateTags = kMaxTagsPerResource - kOrbTagKeys.size();
+inline constexpr std::size_t kMaxTagKeyChars = 128;
+inline constexpr std::size_t kMaxTagValueChars = 256;
+
+// Why `key` cannot be the key of a template's instance tag ("" when it can): empty,
+// longer than 128 characters, not UTF-8, a control character, the prefix "aws:" in
+// any casing (AWS's), or one of orb's own keys.
+std::string TagKeyProblem(std::string_view key);
+
+// Why `value` cannot be a tag value ("" when it can): longer than 256 characters, not
+// UTF-8, or a control character.
+std::string TagValueProblem(std::string_view value);
+
+// EC2 accepts at most 16 KB of user data, counted in raw form, before base64 encoding.
+inline constexpr std::size_t kMaxUserDataBytes = 16 * 1024;
+
+// "<file>: template '<id>' field '<field>': <message>", the form of every template
+// problem.
+std::string TemplateFieldMessage(const Template& t, std::string_view field,
+                                 std::string_view message);
+
+// The user data `t` sends: the content of its userDataScript file, else its inline
+// userData. Throws Error(kInvalidConfig) naming the template and the field when the
+// file is missing, not a regular file or unreadable, or when the data is over
+// kMaxUserDataBytes. (The one model function that reads a file: launches and
+// `orb templates validate` share it.)
+std::string ReadUserData(const Template& t);
 
 }  // namespace orb

@@ -92,6 +92,7 @@ void ExpectSameRequest(const Request& want, const Request& got) {
   EXPECT_EQ(want.updated_at, got.updated_at) << want.request_id;
   EXPECT_EQ(want.deadline, got.deadline) << want.request_id;
   EXPECT_EQ(want.provider_data, got.provider_data) << want.request_id;
+  EXPECT_EQ(want.acknowledged_at, got.acknowledged_at) << want.request_id;
   EXPECT_EQ(want.version, got.version) << want.request_id;
 }
 
@@ -695,7 +696,20 @@ TEST(SqliteStoreTest, TransactionHoldsTheWriteLockAndOthersGetAClearError) {
 TEST(SqliteStoreTest, CreatesPrivateDirectoriesAndFile) {
   TempDir dir;
   const std::string path = dir.path() + "/state/orb/orb.db";
-  { SqliteStore store(path, 1000); }
+  const mode_t old_mask = ::umask(0);  // the most permissive: modes are orb's own
+  {
+    SqliteStore store(path, 1000);
+    Request r = SampleRequest("req-1");
+    store.InsertRequest(r);
+    // While a connection is open the WAL and its index exist: SQLite gives them
+    // the database file's mode.
+    for (const char* suffix : {"-wal", "-shm"}) {
+      struct stat st {};
+      ASSERT_EQ(::stat((path + suffix).c_str(), &st), 0) << suffix;
+      EXPECT_EQ(st.st_mode & 0777, 0600u) << suffix;
+    }
+  }
+  ::umask(old_mask);
   struct stat st {};
   ASSERT_EQ(::stat((dir.path() + "/state").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
@@ -1130,9 +1144,13 @@ TEST(SqliteStoreTest, VersionOneDatabaseIsMigratedKeepingItsData) {
     // Undo the later steps, as a database written by the first release looks.
     SQLite::Database raw(path, SQLite::OPEN_READWRITE);
     raw.exec("DROP TABLE pool_failures");
+    raw.exec("ALTER TABLE requests DROP COLUMN acknowledged_at");
     raw.exec("PRAGMA user_version = 1");
   }
   SqliteStore store(path, 1000);
+  // A request from before acknowledgements counts as acknowledged when it was made:
+  // the reconciler must not take it for abandoned.
+  r.acknowledged_at = r.created_at;
   ExpectSameRequest(r, *store.GetRequest("req-1"));
   EXPECT_EQ(store.Info().schema_version, SqliteStore::CurrentSchemaVersion());
   store.RecordPoolFailure({"p", "t|s|ondemand", "capacity", "ICE", NowSeconds() + 60});

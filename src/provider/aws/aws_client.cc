@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/crash_point.h"
 #include "provider/aws/aws_error.h"
 #include "provider/aws/capacity_errors.h"
 #include "provider/aws/pacing.h"
@@ -193,16 +194,25 @@ bool IsSecretParameter(std::string_view name) {
          name == "Password";
 }
 
-// Replaces every occurrence of each secret in `text` by "<redacted>": a service may
+// Replaces every occurrence of each secret in `text` by `marker`: a service may
 // echo what it was sent (a token it refuses) in its error message.
-std::string Redact(std::string text, const std::vector<std::string>& secrets) {
+std::string Redact(std::string text, const std::vector<std::string>& secrets,
+                   std::string_view marker = "<redacted>") {
   for (const std::string& secret : secrets) {
     if (secret.size() < 4) continue;  // too short to be a secret; would mangle text
-    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 10)) {
-      text.replace(at, secret.size(), "<redacted>");
+    for (size_t at = text.find(secret); at != std::string::npos;
+         at = text.find(secret, at + marker.size())) {
+      text.replace(at, secret.size(), marker);
     }
   }
   return text;
+}
+
+// An excerpt of an answer with every secret redacted, before (Excerpt drops tags, so
+// that marker has no angle brackets) and after (Excerpt drops control characters,
+// which may join a secret split by one).
+std::string RedactedExcerpt(std::string_view body, const std::vector<std::string>& secrets) {
+  return Redact(Excerpt(Redact(std::string(body), secrets, "[redacted]")), secrets, "[redacted]");
 }
 
 }  // namespace
@@ -495,6 +505,8 @@ struct AwsClient::Impl {
               .count();
 
       if (response.status >= 200 && response.status < 300) {
+        // The call took effect at AWS; a crash here loses only its answer.
+        CrashPoint("aws.answered." + action);
         breaker.RecordSuccess();
         spdlog::debug("AWS {} attempt {}: HTTP {} request id {} in {} ms", label, attempt + 1,
                       response.status, HeaderRequestId(response), elapsed_ms);
@@ -513,7 +525,7 @@ struct AwsClient::Impl {
       } else {
         code = response.status == 429 ? "TooManyRequestsException" : "UnexpectedResponse";
         text = label + " failed: " + url + " answered HTTP " + std::to_string(response.status) +
-               " with a body that is not an AWS error: " + Excerpt(Redact(response.body, secrets));
+               " with a body that is not an AWS error: " + RedactedExcerpt(response.body, secrets);
       }
       text = Redact(std::move(text), secrets);
 
@@ -612,7 +624,7 @@ QueryResponse AwsClient::CallQuery(AwsService service, std::string_view action,
     throw AwsError("InvalidResponse",
                    ServiceLabel(service) + " " + action_name + " answered HTTP " +
                        std::to_string(response.status) + " with a body that is not XML: " +
-                       Redact(Excerpt(Redact(response.body, secrets)), secrets),
+                       RedactedExcerpt(response.body, secrets),
                    HeaderRequestId(response), response.status, false);
   }
   pugi::xml_node root = out.doc->document_element();
@@ -651,7 +663,7 @@ nlohmann::json AwsClient::CallJson(AwsService service, std::string_view target,
                    ServiceLabel(service) + " " + action + " answered HTTP " +
                        std::to_string(response.status) +
                        " with a body that is not JSON: " +
-                       Redact(Excerpt(Redact(response.body, secrets)), secrets),
+                       RedactedExcerpt(response.body, secrets),
                    HeaderRequestId(response), response.status, false);
   }
   return out;

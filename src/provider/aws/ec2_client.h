@@ -295,6 +295,7 @@ struct SpotInstanceRequest {
   std::string status_code;  // e.g. "fulfilled", "capacity-not-available",
                             // "marked-for-termination", "instance-terminated-by-price"
   std::string status_message;
+  EpochSeconds status_update_time = 0;  // when the status last changed
   std::string fault_code;
   std::string fault_message;
   std::string instance_id;

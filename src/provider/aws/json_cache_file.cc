@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/private_files.h"
 
 namespace orb {
 
@@ -67,9 +68,7 @@ nlohmann::json ReadJsonCacheFile(const std::string& path, bool quiet) {
 void WriteJsonCacheFile(const std::string& path, const nlohmann::json& value) {
   const fs::path target = path;
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) Fail("create the directory of", path, ec.value());
+  if (int err = CreatePrivateDirectories(dir); err != 0) Fail("create the directory of", path, err);
 
   std::string tmp_name = (dir / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
   std::vector<char> tmp(tmp_name.begin(), tmp_name.end());
@@ -82,9 +81,8 @@ void WriteJsonCacheFile(const std::string& path, const nlohmann::json& value) {
     ::unlink(tmp_path.c_str());
     Fail(what, path, err);
   };
-  // mkostemp creates the file 0600; the cache holds no secret, so readable by all
-  // (reading the umask would change it for every thread for a moment).
-  if (::fchmod(fd, 0644) != 0) fail("set the permissions of", errno);
+  // mkostemp creates the file 0600, as every file orb keeps for itself (the cache
+  // holds no secret, but nobody else has a reason to read it).
   if (!WriteAll(fd, value.dump() + "\n")) fail("write", errno);
   if (::fsync(fd) != 0) fail("flush", errno);
   if (::close(fd) != 0) {

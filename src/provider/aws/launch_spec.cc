@@ -1,8 +1,6 @@
 #include "provider/aws/launch_spec.h"
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -38,29 +36,6 @@ std::string ImageReference(const Template& t, AwsContext& context) {
   }
 }
 
-// EC2 accepts at most 16 KB of user data (before base64 encoding).
-constexpr std::size_t kMaxUserDataBytes = 16 * 1024;
-
-std::string ReadUserData(const Template& t) {
-  std::string data = t.user_data;
-  const char* field = "userData";
-  if (!t.user_data_script.empty()) {
-    field = "userDataScript";
-    std::ifstream in(t.user_data_script, std::ios::binary);
-    if (!in) ThrowTemplateError(t, field, "cannot read '" + t.user_data_script + "'");
-    std::ostringstream text;
-    text << in.rdbuf();
-    data = text.str();
-  }
-  if (data.size() > kMaxUserDataBytes) {
-    ThrowTemplateError(t, field,
-                       "user data is " + std::to_string(data.size()) +
-                           " bytes; EC2 accepts at most 16384 (16 KB): fetch the rest at boot "
-                           "(e.g. from S3) or compress it (cloud-init reads gzip)");
-  }
-  return data;
-}
-
 // The root volume the template asks for, if any: its device name comes from the
 // AMI (it differs between distributions).
 std::vector<BlockDeviceMapping> RootVolume(const Template& t, Ec2Client& ec2,
@@ -86,9 +61,7 @@ std::vector<BlockDeviceMapping> RootVolume(const Template& t, Ec2Client& ec2,
 }  // namespace
 
 void ThrowTemplateError(const Template& t, const std::string& field, const std::string& message) {
-  throw Error(ErrorCode::kInvalidConfig,
-              (t.source_file.empty() ? std::string() : t.source_file + ": ") + "template '" +
-                  t.template_id + "' field '" + field + "': " + message);
+  throw Error(ErrorCode::kInvalidConfig, TemplateFieldMessage(t, field, message));
 }
 
 LaunchSpec MakeLaunchSpec(const LaunchOrder& order, AwsContext& context) {
