@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds orb with warnings as errors (installing what is missing) and runs every test,
-# then the whole suite again built with ASan and UBSan (tools/sanitize.sh, in
-# build-asan; ORB_SANITIZE=off skips it).
+# fuzzes for a short while, then runs the whole suite again built with ASan and UBSan
+# (tools/sanitize.sh, in build-asan; ORB_SANITIZE=off skips it).
 #
 # Usage: tools/test.sh [extra ctest arguments, e.g. -R Config]
 set -euo pipefail
@@ -13,4 +13,7 @@ ORB_WERROR=ON tools/setup.sh
 tools/fetch-moto.sh --deps >/dev/null
 cd "${ORB_BUILD_DIR:-build}"
 ctest --output-on-failure -j "$(nproc)" --timeout 300 "$@"
-[[ ${ORB_SANITIZE:-} == off ]] || (cd "$OLDPWD" && tools/sanitize.sh "$@")
+# Then a short fuzzing pass over every parser fed from outside (docs/reliability.md).
+cd "$OLDPWD" && tools/fuzz.sh --seconds "${ORB_FUZZ_SECONDS:-15}" --jobs "$(nproc)"
+# Then the whole suite again built with ASan and UBSan, in build-asan.
+[[ ${ORB_SANITIZE:-} == off ]] || tools/sanitize.sh "$@"

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -300,15 +299,27 @@ TerminateOutcome Broker::TerminateMachines(const std::vector<Machine>& all_machi
       }
     }
   }
+  std::set<std::string> taken_groups;  // groups of members the cloud already took
   for (const Machine& m : machines) {
     const bool through_group = !m.cloud_host_id.empty() && live.count(m.machine_id);
     by_group[through_group ? m.cloud_host_id : std::string()].push_back(m.machine_id);
+    if (!m.cloud_host_id.empty() && !through_group) taken_groups.insert(m.cloud_host_id);
   }
   for (const auto& [group, ids] : by_group) {
     TerminateOutcome o = group.empty() ? cloud.Terminate(ids) : cloud.ReleaseFromGroup(group, ids);
     all.refused.insert(all.refused.end(), o.refused.begin(), o.refused.end());
     all.not_found.insert(all.not_found.end(), o.not_found.begin(), o.not_found.end());
     if (!o.message.empty()) all.message += (all.message.empty() ? "" : "; ") + o.message;
+  }
+  // A group whose members were all taken (or terminated by an earlier attempt that
+  // died before deleting it) is deleted once empty: releasing nothing does that.
+  for (const std::string& group : taken_groups) {
+    if (by_group.count(group)) continue;
+    try {
+      cloud.ReleaseFromGroup(group, {});
+    } catch (const Error& e) {
+      spdlog::warn("group {} not tidied up: {}", group, e.what());
+    }
   }
   }
   return all;

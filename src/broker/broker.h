@@ -35,7 +35,8 @@ struct TemplateCheck {
 
 // One thing the reconciler did (or, in a dry run, would do).
 struct ReconcileAction {
-  std::string action;      // "adopt", "terminate" or "keep" (an orphan still in its grace)
+  std::string action;      // "adopt", "terminate", "keep" (an orphan still in its grace)
+                           // or "abandon" (a request nobody knows, given back)
   std::string provider;    // provider instance
   std::string machine_id;
   std::string request_id;  // the request its tag names ("" if none)
@@ -47,6 +48,7 @@ struct ReconcileReport {
   bool dry_run = false;
   int instances_seen = 0;  // live instances tagged by this broker
   std::vector<ReconcileAction> actions;
+  int requests_abandoned = 0;  // acquire requests nobody was told of, given back
   int open_requests = 0;   // open requests found (brought up to date unless a dry run)
   int requests_ended = 0;  // of those, how many are now terminal
 };
@@ -228,8 +230,19 @@ class Broker {
   // request.instance_pending_timeout_sec and expires requests past their
   // deadline; re-sends terminations of returned machines still running. An
   // unknown id is reported complete_with_error. A cloud error leaves statuses as
-  // they were (running) with the error in the report's message.
-  std::vector<RequestReport> RequestStatuses(const std::vector<std::string>& request_ids);
+  // they were (running) with the error in the report's message. With `acknowledge`
+  // (a caller asking), an open request is marked as known to its caller (see
+  // AcknowledgeRequest).
+  std::vector<RequestReport> RequestStatuses(const std::vector<std::string>& request_ids,
+                                             bool acknowledge = true);
+
+  // Records that a caller was told `request_id`: doors call it once the answer that
+  // names a new request is written. An acquire request that is never acknowledged
+  // (its creating process died, or was killed by HostFactory's script timeout, before
+  // answering) is abandoned by the reconciler after
+  // reconcile.unacknowledged_grace_sec: nobody could ever return its machines. Logs
+  // and never throws (a status call acknowledges it too).
+  void AcknowledgeRequest(const std::string& request_id);
 
   // Gives machines back: records a return request naming them durably, then
   // terminates them in batches. Unknown or already-gone machines are accepted
@@ -260,7 +273,11 @@ class Broker {
   // The names of the configured provider instances, in configuration order.
   std::vector<std::string> ProviderNames() const;
 
-  // One reconciler pass over every provider instance: each live instance tagged by
+  // One reconciler pass. First, acquire requests never acknowledged (see
+  // AcknowledgeRequest) and idle for reconcile.unacknowledged_grace_sec are
+  // abandoned: a launch left unconfirmed is settled with its own token, groups are
+  // deleted with their instances, machines terminated, and the request ends
+  // complete_with_error saying why. Then, over every provider instance: each live instance tagged by
   // this broker that no stored machine records is left alone while its request is
   // still launching (its status calls record it), adopted when its request is open
   // and its launch settled, else terminated once older than
@@ -288,6 +305,15 @@ class Broker {
   // breaker open) is not recorded as the request's end: the reason goes there and the
   // request stays at intent, for the caller to re-plan on another instance.
   void Launch(Request& request, bool adopt_first, std::string* instance_refusal = nullptr);
+
+  // Gives back everything of an acquire request nobody knows (see Reconcile),
+  // adding what it did to `report`. Idempotent: a pass that dies half-way is finished
+  // by the next.
+  void AbandonRequest(Request request, ReconcileReport& report, bool dry_run);
+
+  // Whether the request's stored launch call creates a group that keeps launching
+  // (then its members cannot be adopted by tag alone).
+  static bool LaunchCreatesGroup(const Request& request);
 
   // Remembers that provider instance `name` refused a launch (kind "capacity",
   // "quota" or "unavailable"), for request.failed_pool_ttl_sec, as pool

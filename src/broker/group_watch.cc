@@ -22,7 +22,10 @@ void Broker::WatchGroups(const std::vector<Machine>& active) {
       group_request.emplace(m.cloud_host_id, m.request_id);
     }
   }
-  for (const auto& [group, request_id] : group_request) {
+  for (const auto& entry : group_request) {
+    // (Named, not a structured binding: clang 14 cannot capture one in a lambda.)
+    const std::string& group = entry.first;
+    const std::string& request_id = entry.second;
     std::optional<Request> r = store().GetRequest(request_id);
     // Open requests follow their group in their own status calls.
     if (!r || !IsTerminal(r->status) || r->kind != RequestKind::kAcquire) continue;

@@ -8,10 +8,12 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
 #include "broker/broker.h"
+#include "common/crash_point.h"
 #include "common/error.h"
 #include "common/private_files.h"
 
@@ -23,6 +25,22 @@ ReconcileReport Broker::Reconcile(bool dry_run, bool refresh_open) {
   const EpochSeconds now = NowSeconds();
   const long long grace = config_.GetInt("reconcile.orphan_grace_sec");
   const std::string broker_id = BrokerId();
+  // Acquire requests nobody was told of are given back first: the sweep below then
+  // finds their loose instances orphaned.
+  const long long unacked_grace = config_.GetInt("reconcile.unacknowledged_grace_sec");
+  RequestQuery unacked;
+  unacked.open_only = true;
+  unacked.kind = RequestKind::kAcquire;
+  unacked.unacknowledged_only = true;
+  for (const Request& r : store().ListRequests(unacked)) {
+    if (r.acknowledged_at != kAbandoned && now - r.updated_at < unacked_grace) continue;
+    try {
+      AbandonRequest(r, report, dry_run);
+    } catch (const Error& e) {
+      // Left for the next pass (a caller asking about it meanwhile keeps it).
+      spdlog::warn("reconcile: request {} not abandoned yet: {}", r.request_id, e.what());
+    }
+  }
   for (const std::string& name : ProviderNames()) {
     std::vector<CloudMachine> found = provider(name).FindByBroker(broker_id);
     report.instances_seen += static_cast<int>(found.size());
@@ -70,10 +88,10 @@ ReconcileReport Broker::Reconcile(bool dry_run, bool refresh_open) {
       report.actions.push_back(std::move(a));
     }
     if (!dry_run) {
-      for (const auto& [request_id, machines] : adopt) {
+      for (const auto& entry : adopt) {
         store().Transaction([&] {
-          Request fresh = *store().GetRequest(request_id);
-          InsertLaunched(fresh, machines, "");
+          Request fresh = *store().GetRequest(entry.first);
+          InsertLaunched(fresh, entry.second, "");
         });
       }
     }
@@ -96,11 +114,97 @@ ReconcileReport Broker::Reconcile(bool dry_run, bool refresh_open) {
   for (const Request& r : store().ListRequests(open)) ids.push_back(r.request_id);
   report.open_requests = static_cast<int>(ids.size());
   if (!dry_run && !ids.empty()) {
-    for (const RequestReport& r : RequestStatuses(ids)) {
+    for (const RequestReport& r : RequestStatuses(ids, /*acknowledge=*/false)) {
       if (IsTerminal(r.request.status)) ++report.requests_ended;
     }
   }
   return report;
+}
+
+void Broker::AcknowledgeRequest(const std::string& request_id) {
+  try {
+    store().Transaction([&] {
+      std::optional<Request> r = store().GetRequest(request_id);
+      if (!r || r->acknowledged_at != 0) return;
+      r->acknowledged_at = NowSeconds();
+      store().UpdateRequest(*r);
+    });
+  } catch (const std::exception& e) {
+    spdlog::warn("request {}: not marked as answered ({}); its next status call will",
+                 request_id, e.what());
+  }
+}
+
+void Broker::AbandonRequest(Request r, ReconcileReport& report, bool dry_run) {
+  const std::string why =
+      "abandoned: the call that created it never answered (its process died or was "
+      "killed first), so nobody knows this request";
+  ReconcileAction a;
+  a.action = "abandon";
+  a.provider = r.provider_name;
+  a.request_id = r.request_id;
+  a.detail = why;
+  spdlog::warn("reconcile{}: abandon request {} ({})", dry_run ? " (dry run)" : "",
+               r.request_id, why);
+  report.actions.push_back(a);
+  ++report.requests_abandoned;
+  if (dry_run) return;
+  CrashPoint("reconcile.before_abandon");
+  // 1. Marked first (an optimistic update: a caller asking about it in the meantime
+  //    wins), so that a pass dying half-way is finished by the next one.
+  if (r.acknowledged_at != kAbandoned) {
+    r.acknowledged_at = kAbandoned;
+    r.message = why;
+    r.updated_at = NowSeconds();
+    store().UpdateRequest(r);
+  }
+  // 2. A group-creating call left unconfirmed is settled with its own token, so that
+  //    the group it made (if it reached the cloud) becomes known. Loose instances of
+  //    an unconfirmed RunInstances call carry the request's tag: the orphan sweep
+  //    below terminates them.
+  if (r.launch_state == LaunchState::kIntent && LaunchCreatesGroup(r)) {
+    Launch(r, /*adopt_first=*/true);
+  }
+  // 3. Its groups deleted with their instances, its machines terminated.
+  std::vector<Machine> machines = MachinesOfRequest(r);
+  std::set<std::string> groups;
+  nlohmann::json data =
+      nlohmann::json::parse(r.provider_data.empty() ? "{}" : r.provider_data, nullptr, false);
+  if (data.is_object() && data.contains("group") && data["group"].is_string()) {
+    groups.insert(data["group"].get<std::string>());
+  }
+  std::vector<Machine> active;
+  for (const Machine& m : machines) {
+    if (!m.cloud_host_id.empty()) groups.insert(m.cloud_host_id);
+    if (!IsFinalMachineState(m.state)) active.push_back(m);
+  }
+  Provider& cloud = provider(r.provider_name);
+  for (const std::string& group : groups) cloud.DiscardGroup(group);
+  std::set<std::string> refused;
+  if (!active.empty()) {
+    std::vector<std::string> ids;
+    for (const Machine& m : active) ids.push_back(m.machine_id);
+    TerminateOutcome outcome = cloud.Terminate(ids);
+    refused.insert(outcome.refused.begin(), outcome.refused.end());
+  }
+  // 4. The request ends.
+  store().Transaction([&] {
+    for (Machine& m : machines) {
+      if (IsFinalMachineState(m.state) || refused.count(m.machine_id)) continue;
+      m.state = MachineState::kFailed;  // final: nobody will ask about it again
+      m.acquire_result = MachineResult::kFail;
+      m.message = "terminated: its request was abandoned";
+      m.updated_at = NowSeconds();
+      store().UpdateMachine(m);
+    }
+    Request fresh = *store().GetRequest(r.request_id);
+    fresh.status = RequestStatus::kCompleteWithError;
+    fresh.launch_state = LaunchState::kSettled;
+    fresh.message = why + "; " + std::to_string(active.size()) + " machine(s) and " +
+                    std::to_string(groups.size()) + " group(s) given back";
+    fresh.updated_at = NowSeconds();
+    store().UpdateRequest(fresh);
+  });
 }
 
 void Broker::ReconcileIfDue() {

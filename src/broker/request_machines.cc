@@ -7,6 +7,7 @@
 
 #include "broker/broker.h"
 #include "broker/provider_selection.h"
+#include "common/crash_point.h"
 #include "common/error.h"
 #include "common/strings.h"
 #include "provider/aws/aws_error.h"
@@ -208,6 +209,7 @@ std::string Broker::RequestMachines(const std::string& template_id, int count,
   // Invariant 1: the intent and the exact call with its token are durable before
   // the call that creates capacity is sent. The maxNumber check and the insert share
   // one write transaction, so concurrent requests cannot both squeeze past it.
+  CrashPoint("acquire.before_intent");
   store().Transaction([&] {
     if (templ.max_number > 0) {
       const int in_use = UnitsInUse(templ);
@@ -221,6 +223,7 @@ std::string Broker::RequestMachines(const std::string& template_id, int count,
     }
     store().InsertRequest(r);
   });
+  CrashPoint("acquire.after_intent");
   std::vector<std::string> refusals;
   for (std::size_t at = 0;; ++at) {
     const bool more = at + 1 < instances.size();
@@ -264,6 +267,8 @@ std::string Broker::RequestMachines(const std::string& template_id, int count,
   }
   return r.request_id;
 }
+
+bool Broker::LaunchCreatesGroup(const Request& r) { return !StoredPlan(r).adoptable; }
 
 void Broker::Launch(Request& r, bool adopt_first, std::string* instance_refusal) {
   LaunchPlan plan = StoredPlan(r);
@@ -335,9 +340,11 @@ void Broker::Launch(Request& r, bool adopt_first, std::string* instance_refusal)
         return;
       }
     }
+    CrashPoint("acquire.after_answer");
     RememberFailedPools(r.provider_name, result.failed_pools);
     if (result.next) {
       RecordStep(r, result, *result.next);
+      CrashPoint("acquire.after_record");
       plan = *result.next;
       continue;
     }
@@ -352,6 +359,7 @@ void Broker::Launch(Request& r, bool adopt_first, std::string* instance_refusal)
       }
     }
     RecordLaunched(r, result.machines, result.settled, result.cloud_host_id, result.message);
+    CrashPoint("acquire.after_record");
     if (result.settled) EnforceAllOrNothing(r);
     return;
   }

@@ -42,7 +42,8 @@ std::string ShortfallMessage(const Request& r, const RequestProgress& p) {
 
 }  // namespace
 
-std::vector<RequestReport> Broker::RequestStatuses(const std::vector<std::string>& request_ids) {
+std::vector<RequestReport> Broker::RequestStatuses(const std::vector<std::string>& request_ids,
+                                                   bool acknowledge) {
   const EpochSeconds now = NowSeconds();
   const long long grace = config_.GetInt("request.visibility_grace_sec");
   const long long pending_timeout = config_.GetInt("request.instance_pending_timeout_sec");
@@ -76,6 +77,7 @@ std::vector<RequestReport> Broker::RequestStatuses(const std::vector<std::string
     Request& r = reports[i].request;
     if (r.kind != RequestKind::kAcquire || r.launch_state != LaunchState::kIntent) continue;
     if (now - r.updated_at < launch_retry) continue;
+    if (r.acknowledged_at == kAbandoned) continue;  // the reconciler is giving it back
     try {
       r.updated_at = now;
       store().UpdateRequest(r);
@@ -135,6 +137,7 @@ std::vector<RequestReport> Broker::RequestStatuses(const std::vector<std::string
   std::vector<Machine> to_terminate;
   for (std::size_t i : open) {
     Request& r = reports[i].request;
+    if (acknowledge && r.acknowledged_at == 0) r.acknowledged_at = now;
     const bool expired = r.deadline != 0 && now > r.deadline;
     bool described = true;
     for (const Machine& m : reports[i].machines) {
@@ -211,7 +214,12 @@ std::vector<RequestReport> Broker::RequestStatuses(const std::vector<std::string
         r.message += "; request expired";
       }
     }
-    r.updated_at = now;
+    // A launch still unconfirmed keeps the time of its last attempt: step 1 resumes
+    // it once that is launch_retry_sec old, however often it is polled meanwhile.
+    if (r.kind != RequestKind::kAcquire || r.launch_state != LaunchState::kIntent ||
+        IsTerminal(r.status)) {
+      r.updated_at = now;
+    }
   }
 
   // 4. Terminate, in batches, what must go.

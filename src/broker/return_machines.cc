@@ -1,11 +1,13 @@
 // The requestReturnMachines and getReturnRequests use cases.
 
+#include <algorithm>
 #include <map>
 #include <set>
 
 #include <spdlog/spdlog.h>
 
 #include "broker/broker.h"
+#include "common/crash_point.h"
 #include "common/error.h"
 #include "common/strings.h"
 
@@ -47,6 +49,7 @@ std::string Broker::ReturnMachines(const std::vector<MachineRef>& refs, std::str
   nlohmann::json also = nlohmann::json::array();
   // Recorded before anything is terminated: a crash after this point leaves a
   // return request whose status calls finish the job.
+  CrashPoint("return.before_record");
   store().Transaction([&] {
     std::vector<Machine> mine;
     std::set<std::string> done;
@@ -93,10 +96,12 @@ std::string Broker::ReturnMachines(const std::vector<MachineRef>& refs, std::str
     }
   });
 
+  CrashPoint("return.after_record");
   std::string note;
   if (!to_terminate.empty()) {
     try {
       TerminateOutcome outcome = TerminateMachines(to_terminate);
+      CrashPoint("return.after_answer");
       store().Transaction([&] {
         for (const std::string& id : outcome.not_found) {
           if (auto m = store().GetMachine(id)) {
@@ -115,6 +120,7 @@ std::string Broker::ReturnMachines(const std::vector<MachineRef>& refs, std::str
           }
         }
       });
+      CrashPoint("return.after_update");
       if (!outcome.refused.empty()) note = "; refused: " + outcome.message;
     } catch (const Error& e) {
       // Recorded already: the next status call of this return request re-sends it.
@@ -154,6 +160,7 @@ std::vector<ReturnCandidate> Broker::ReturnCandidates(const std::vector<MachineR
     bool known = false;
     EpochSeconds created_at = 0;
     std::string instance;  // the provider instance to ask ("" = the default one)
+    bool spot = false;     // may get an interruption notice
   };
   std::vector<Watched> watched;
   if (refs.empty()) {
@@ -166,14 +173,15 @@ std::vector<ReturnCandidate> Broker::ReturnCandidates(const std::vector<MachineR
     active = store().ListMachines(q);
     for (const Machine& m : active) {
       if (!m.return_request_id.empty() || m.acquire_result != MachineResult::kSucceed) continue;
-      watched.push_back({m.name, m.machine_id, true, m.created_at, m.provider_name});
+      watched.push_back({m.name, m.machine_id, true, m.created_at, m.provider_name,
+                         m.price_type == "spot"});
     }
   } else {
     for (const MachineRef& ref : refs) {
       std::optional<Machine> m = Resolve(store(), ref);
       if (m) {
         watched.push_back({m->name.empty() ? ref.name : m->name, m->machine_id, true,
-                           m->created_at, m->provider_name});
+                           m->created_at, m->provider_name, m->price_type == "spot"});
       } else {
         watched.push_back({ref.name, ref.machine_id, false, 0, DefaultProviderName()});
       }
@@ -186,6 +194,27 @@ std::vector<ReturnCandidate> Broker::ReturnCandidates(const std::vector<MachineR
   std::map<std::string, CloudMachine> seen;
   for (const auto& [instance, list] : ids) {
     for (CloudMachine& c : provider(instance).Describe(list)) seen[c.machine_id] = std::move(c);
+  }
+  // Spot machines still running may carry an interruption notice: the host is then
+  // listed with the seconds left, so that HostFactory drains it in time.
+  std::map<std::string, std::vector<std::string>> spot;  // instance -> machine ids
+  for (const Watched& w : watched) {
+    auto it = seen.find(w.machine_id);
+    if (w.spot && it != seen.end() && !IsFinalMachineState(it->second.state)) {
+      spot[w.instance].push_back(w.machine_id);
+    }
+  }
+  std::map<std::string, InterruptionNotice> notices;
+  for (const auto& [instance, list] : spot) {
+    try {
+      for (InterruptionNotice& n : provider(instance).InterruptionNotices(list)) {
+        notices[n.machine_id] = std::move(n);
+      }
+    } catch (const Error& e) {
+      // Only an early warning: the host is still listed once the cloud takes it.
+      spdlog::warn("interruption notices of {} spot machine(s) not read: {}", list.size(),
+                   e.what());
+    }
   }
 
   const EpochSeconds now = NowSeconds();
@@ -201,6 +230,14 @@ std::vector<ReturnCandidate> Broker::ReturnCandidates(const std::vector<MachineR
       // visible yet, or was named without an id we could look up).
       if (w.machine_id.empty() || (w.known && now - w.created_at <= grace)) continue;
       c.reason = "no longer exists";
+    } else if (auto n = notices.find(w.machine_id); n != notices.end() &&
+                                                     (it->second.state == MachineState::kPending ||
+                                                      it->second.state == MachineState::kRunning)) {
+      const long long left = n->second.takes_effect_at - now;
+      c.grace_period = static_cast<int>(std::clamp<long long>(left, 0, 120));
+      c.reason = "spot interruption notice: the cloud will " + n->second.action + " it in " +
+                 std::to_string(c.grace_period) + " s (" + n->second.detail + ")";
+      if (c.name.empty()) c.name = it->second.name;
     } else {
       const MachineState s = it->second.state;
       if (s == MachineState::kPending || s == MachineState::kRunning) continue;

@@ -224,7 +224,7 @@ int TemplatesGenerate(Context& c, const GenerateOptions& o) {
     for (const TemplateExample& e : examples) list.push_back(e.templ);
     json doc = json::object();
     doc["templates"] = list;
-    c.out << doc.dump(2) << "\n";
+    c.out << DumpJson(doc, 2) << "\n";
     return 0;
   }
   c.out << "# Example orb templates: one per provider API, fleet type and price type.\n"
@@ -397,13 +397,23 @@ int StorageHealth(Context& c) {
 }
 
 // Runs a HostFactory operation (a command given -f FILE): the answer is always
+// Marks the new request `id` as known to its caller once the answer naming it has
+// reached stdout (see Broker::AcknowledgeRequest); a write that failed leaves it
+// unacknowledged, for the reconciler to give back.
+void AcknowledgeIfWritten(Context& c, const std::string& id) {
+  if (id.empty()) return;
+  c.out.flush();
+  if (c.out.good()) c.GetBroker().AcknowledgeRequest(id);
+}
+
 // HostFactory's JSON on stdout, whatever --format says.
 int RunHf(Context& c, HfOperation op, const std::string& file) {
   // The configuration decides where the call's log line goes; a broken one is
   // reported by the operation itself (as its JSON message), not here.
   c.LoadConfiguration(false);
   HfOutcome outcome = RunHfOperation(op, file, [&c]() -> Broker& { return c.GetBroker(); });
-  c.out << outcome.document.dump() << "\n";
+  c.out << DumpJson(outcome.document) << "\n";
+  AcknowledgeIfWritten(c, outcome.created_request_id);
   return outcome.exit_code;
 }
 
@@ -418,6 +428,7 @@ int RequestsCreate(Context& c, const std::string& template_id, int count) {
   std::string message;
   std::string id = c.GetBroker().RequestMachines(template_id, count, &message);
   c.out << FormatRecord(RequestCreatedRecord(id, message), c.output);
+  AcknowledgeIfWritten(c, id);
   return 0;
 }
 
@@ -437,6 +448,7 @@ int ReturnRefs(Context& c, const std::vector<MachineRef>& refs) {
   std::string message;
   std::string id = c.GetBroker().ReturnMachines(refs, &message);
   c.out << FormatRecord(RequestCreatedRecord(id, message), c.output);
+  AcknowledgeIfWritten(c, id);
   return 0;
 }
 
@@ -535,6 +547,7 @@ int Reconcile(Context& c, bool dry_run) {
     doc["dry_run"] = report.dry_run;
     doc["instances_seen"] = report.instances_seen;
     doc["actions"] = records;
+    doc["requests_abandoned"] = report.requests_abandoned;
     doc["open_requests"] = report.open_requests;
     doc["requests_ended"] = report.requests_ended;
     c.out << FormatRecord(doc, c.output);
@@ -544,7 +557,9 @@ int Reconcile(Context& c, bool dry_run) {
     c.out << FormatRecords(records, "actions", {"action", "machine_id", "request_id", "detail"},
                            c.output);
   }
-  c.out << report.instances_seen << " instance(s) tagged by this broker; " << records.size()
+  c.out << report.requests_abandoned << " request(s) nobody knows given back; "
+        << report.instances_seen << " instance(s) tagged by this broker; "
+        << records.size() - static_cast<std::size_t>(report.requests_abandoned)
         << " not recorded; " << report.open_requests << " open request(s)"
         << (report.dry_run ? "" : ", " + std::to_string(report.requests_ended) + " now ended")
         << (report.dry_run ? " (dry run: nothing changed)" : "") << "\n";
@@ -821,7 +836,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
                            HfOperation::kGetReturnRequests}) {
       if (HfOperationName(op) == hf_operation) return RunHf(c, op, hf_file);
     }
-    c.out << FormatHfFailure("unknown HostFactory operation '" + hf_operation + "'").dump()
+    c.out << DumpJson(FormatHfFailure("unknown HostFactory operation '" + hf_operation + "'"))
           << "\n";
     return 1;
   });
@@ -881,7 +896,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   } catch (const CLI::ParseError& e) {
     if (args.size() > 1 && args[1] == "hostfactory") {
       // HostFactory reads stdout: even a malformed call answers one JSON message.
-      out << FormatHfFailure(std::string("bad arguments: ") + e.what()).dump() << "\n";
+      out << DumpJson(FormatHfFailure(std::string("bad arguments: ") + e.what())) << "\n";
       return 1;
     }
     OutputOptions o;

@@ -97,7 +97,7 @@ std::string CellText(const json& v) {
   if (v.is_null()) return "";
   if (v.is_string()) return v.get<std::string>();
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-  if (v.is_number()) return v.dump();
+  if (v.is_number()) return DumpJson(v);
   if (v.is_object()) {
     std::vector<std::string> parts;
     for (auto it = v.begin(); it != v.end(); ++it) {
@@ -108,7 +108,7 @@ std::string CellText(const json& v) {
       } else if (item.is_primitive()) {
         text = CellText(item);
       } else {
-        text = item.dump();
+        text = DumpJson(item);
       }
       parts.push_back(it.key() + "=" + text);
     }
@@ -117,12 +117,12 @@ std::string CellText(const json& v) {
   if (v.is_array()) {
     std::vector<std::string> parts;
     for (const json& item : v) {
-      if (!item.is_primitive()) return v.dump();
+      if (!item.is_primitive()) return DumpJson(v);
       parts.push_back(CellText(item));
     }
     return Join(parts, ",");
   }
-  return v.dump();
+  return DumpJson(v);
 }
 
 // Number of terminal columns `s` takes (UTF-8 code points; all assumed narrow).
@@ -216,7 +216,7 @@ void EmitYaml(YAML::Emitter& e, const json& v) {
   } else if (v.is_null()) {
     e << YAML::Null;
   } else {
-    e << v.dump();
+    e << DumpJson(v);
   }
 }
 
@@ -252,7 +252,7 @@ std::string FormatRecords(const std::vector<json>& records, std::string_view col
   if (structured) {
     json doc = json::object();
     doc[std::string(collection)] = shown;
-    return options.format == OutputFormat::kJson ? doc.dump(2) + "\n" : ToYaml(doc);
+    return options.format == OutputFormat::kJson ? DumpJson(doc, 2) + "\n" : ToYaml(doc);
   }
 
   // Columns: the selected fields, or the union of keys in first-seen order.
@@ -296,7 +296,7 @@ std::string FormatRecord(const json& record, const OutputOptions& options) {
   json shown = fields.empty() ? record : SelectFields(record, fields);
   if (options.hostfactory_names) shown = ToHostFactoryNames(shown);
   switch (options.format) {
-    case OutputFormat::kJson: return shown.dump(2) + "\n";
+    case OutputFormat::kJson: return DumpJson(shown, 2) + "\n";
     case OutputFormat::kYaml: return ToYaml(shown);
     case OutputFormat::kTable:
     case OutputFormat::kList: {
@@ -309,7 +309,7 @@ std::string FormatRecord(const json& record, const OutputOptions& options) {
       return out;
     }
   }
-  return shown.dump(2) + "\n";
+  return DumpJson(shown, 2) + "\n";
 }
 
 std::string FormatError(std::string_view code, std::string_view message,
@@ -318,7 +318,7 @@ std::string FormatError(std::string_view code, std::string_view message,
     json doc = json::object();
     doc["error"] = std::string(code);
     doc["message"] = std::string(message);
-    return doc.dump() + "\n";
+    return DumpJson(doc) + "\n";
   }
   return "error: " + std::string(message) + "\n";
 }

@@ -9,6 +9,14 @@
 
 namespace orb {
 
+// `v` as JSON text (`indent` < 0: on one line). Bytes that are not UTF-8 (a cloud
+// answer or a message may carry some) become U+FFFD instead of failing the command:
+// what orb prints is always valid JSON.
+template <class Json>
+std::string DumpJson(const Json& v, int indent = -1) {
+  return v.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
 // How the CLI prints records.
 enum class OutputFormat { kJson, kYaml, kTable, kList };
 

@@ -139,5 +139,20 @@ TEST(OutputTest, Errors) {
   EXPECT_EQ(FormatError("not_found", "unknown template 'x'", o), "error: unknown template 'x'\n");
 }
 
+// A cloud answer or a message may carry bytes that are not UTF-8 (an excerpt of an
+// answer that is not XML, found by fuzzing): the JSON printed stays valid, with
+// U+FFFD in their place, instead of the command failing to print anything.
+TEST(OutputTest, JsonOutputSurvivesBytesThatAreNotUtf8) {
+  OutputOptions o;
+  o.format = OutputFormat::kJson;
+  std::vector<json> records = Machines();
+  records[0]["name"] = "ip-\xff-host";
+  json doc = json::parse(FormatRecords(records, "machines", {"machine_id"}, o));
+  EXPECT_EQ(doc["machines"][0]["name"], "ip-\xef\xbf\xbd-host");
+  doc = json::parse(FormatError("cloud", "answer was caf\xe9", o));
+  EXPECT_EQ(doc["message"], "answer was caf\xef\xbf\xbd");
+  EXPECT_EQ(DumpJson(json{{"m", "\x87"}}), "{\"m\":\"\xef\xbf\xbd\"}");
+}
+
 }  // namespace
 }  // namespace orb

@@ -28,6 +28,11 @@ std::string CamelToSnake(std::string_view s);
 // Returns `s` in ASCII upper case with the rest unchanged ("max_number" -> "MAX_NUMBER").
 std::string ToUpperSnake(std::string_view s);
 
+// The offset of the first byte of `s` that is not part of a well-formed UTF-8
+// sequence (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or
+// std::string_view::npos when all of `s` is valid UTF-8.
+std::size_t InvalidUtf8Offset(std::string_view s);
+
 // Joins `parts` with `sep` between them.
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 

@@ -354,7 +354,8 @@ class Loader {
 
   void WarnUnknownOrbVariables() {
     // Variables orb's own scripts and tests read, besides the settings'.
-    std::set<std::string, std::less<>> known = {"ORB_CONFIG_FILE", "ORB_BIN", "ORB_MOTO_DIR"};
+    std::set<std::string, std::less<>> known = {"ORB_CONFIG_FILE", "ORB_BIN", "ORB_MOTO_DIR",
+                                               "ORB_CRASH_AT"};
     for (const SettingSpec& spec : AllSettings()) {
       for (std::string_view var : spec.env) known.emplace(var);
     }

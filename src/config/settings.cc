@@ -194,6 +194,11 @@ std::vector<SettingSpec> BuildSettings() {
        .description = "an instance tagged by this broker that no request owns is terminated by "
                       "`orb reconcile` once it is this old (younger ones may belong to a launch "
                       "whose record is being written)"});
+  add({.key = "reconcile.unacknowledged_grace_sec", .type = T::kInt, .default_value = "300",
+       .env = {"ORB_RECONCILE_UNACKNOWLEDGED_GRACE_SEC"}, .min = 0, .max = 604800,
+       .description = "an acquire request whose creating call never answered (its process died "
+                      "or was killed by HostFactory's timeout) is given back by the reconciler "
+                      "once idle this long: its groups deleted, its instances terminated"});
   add({.key = "reconcile.interval_sec", .type = T::kInt, .default_value = "300",
        .env = {"ORB_RECONCILE_INTERVAL_SEC"}, .min = 0, .max = 86400,
        .description = "getRequestStatus also adopts or terminates untracked instances (as "

@@ -36,8 +36,19 @@ std::string LineColumn(std::string_view text, std::size_t offset) {
   return "line " + std::to_string(line) + ", column " + std::to_string(col);
 }
 
-json ScalarFromYaml(const YAML::Node& node) {
+// The text of a scalar; a YAML error at the node when it is not valid UTF-8 (what orb
+// reads from a file ends up in JSON output, which must be UTF-8).
+const std::string& Utf8Scalar(const YAML::Node& node) {
   const std::string& s = node.Scalar();
+  if (InvalidUtf8Offset(s) != std::string_view::npos) {
+    throw YAML::ParserException(node.Mark(),
+                                "text that is not valid UTF-8 (save the file as UTF-8)");
+  }
+  return s;
+}
+
+json ScalarFromYaml(const YAML::Node& node) {
+  const std::string& s = Utf8Scalar(node);
   if (node.Tag() == "!") return s;  // quoted: always a string
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
   if (s == "true" || s == "True" || s == "TRUE") return true;
@@ -62,7 +73,22 @@ json ScalarFromYaml(const YAML::Node& node) {
   return s;
 }
 
-json FromYaml(const YAML::Node& node) {
+// Limits on a document read from YAML or JSON. Aliases may make a YAML node contain
+// itself (endless) or expand a small file exponentially ("billion laughs"); nesting
+// this deep is no configuration anyone writes, and would exhaust the stack.
+constexpr int kMaxDepth = 256;
+constexpr long kMaxYamlNodes = 1000000;  // after aliases are expanded
+
+// Converts `node`; `budget` counts down the nodes converted.
+json FromYaml(const YAML::Node& node, int depth, long& budget) {
+  if (depth > kMaxDepth) {
+    throw YAML::ParserException(node.Mark(), "nested more than " + std::to_string(kMaxDepth) +
+                                                 " levels deep (an alias that contains itself?)");
+  }
+  if (--budget < 0) {
+    throw YAML::ParserException(node.Mark(), "more than " + std::to_string(kMaxYamlNodes) +
+                                                 " values once its aliases are expanded");
+  }
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -71,12 +97,16 @@ json FromYaml(const YAML::Node& node) {
       return ScalarFromYaml(node);
     case YAML::NodeType::Sequence: {
       json arr = json::array();
-      for (const auto& item : node) arr.push_back(FromYaml(item));
+      for (const auto& item : node) arr.push_back(FromYaml(item, depth + 1, budget));
       return arr;
     }
     case YAML::NodeType::Map: {
       json obj = json::object();
-      for (const auto& kv : node) obj[kv.first.as<std::string>()] = FromYaml(kv.second);
+      for (const auto& kv : node) {
+        const std::string key = kv.first.as<std::string>();
+        if (kv.first.IsScalar()) Utf8Scalar(kv.first);
+        obj[key] = FromYaml(kv.second, depth + 1, budget);
+      }
       return obj;
     }
   }
@@ -94,7 +124,8 @@ json ParseStructuredText(std::string_view text, const std::string& path) {
   }
   if (yaml) {
     try {
-      return FromYaml(YAML::Load(std::string(text)));
+      long budget = kMaxYamlNodes;
+      return FromYaml(YAML::Load(std::string(text)), 0, budget);
     } catch (const YAML::Exception& e) {
       throw Error(ErrorCode::kInvalidConfig,
                   path + ": YAML syntax error at line " + std::to_string(e.mark.line + 1) +
@@ -102,7 +133,13 @@ json ParseStructuredText(std::string_view text, const std::string& path) {
     }
   }
   try {
-    return json::parse(text);
+    return json::parse(text, [&path](int depth, json::parse_event_t, json&) {
+      if (depth > kMaxDepth) {
+        throw Error(ErrorCode::kInvalidConfig,
+                    path + ": nested more than " + std::to_string(kMaxDepth) + " levels deep");
+      }
+      return true;
+    });
   } catch (const json::parse_error& e) {
     std::string what = e.what();
     // nlohmann's text is "[json.exception.parse_error.101] parse error at line 1, column 2:
@@ -121,6 +158,12 @@ json ParseStructuredText(std::string_view text, const std::string& path) {
     std::size_t offset = e.byte > 0 ? e.byte - 1 : 0;
     throw Error(ErrorCode::kInvalidConfig,
                 path + ": JSON syntax error at " + LineColumn(text, offset) + ": " + detail);
+  } catch (const json::out_of_range& e) {
+    // A number beyond a double ("1e400"): nlohmann reports it as out_of_range 406.
+    std::string what = e.what();
+    std::size_t cut = what.find("] ");
+    throw Error(ErrorCode::kInvalidConfig,
+                path + ": JSON " + (cut == std::string::npos ? what : what.substr(cut + 2)));
   }
 }
 

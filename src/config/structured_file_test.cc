@@ -91,5 +91,72 @@ TEST(StructuredFileTest, MissingFileAndDirectory) {
   }
 }
 
+// Found by fuzzing (fuzz/corpus/template_file/regression-yaml-invalid-utf8): YAML
+// passes bytes through, and a value that is not UTF-8 made every JSON output of
+// the file (getAvailableTemplates, 'templates create') fail to serialise.
+TEST(StructuredFileTest, YamlTextThatIsNotUtf8IsASyntaxError) {
+  for (const std::string& text : {std::string("templates:\n  - templateId: caf\xe9\n"),
+                                 std::string("a:\n  b\x87: 1\n")}) {
+    try {
+      ParseStructuredText(text, "t.yaml");
+      FAIL() << text;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidConfig);
+      EXPECT_NE(std::string(e.what()).find("t.yaml: YAML syntax error at line 2"),
+                std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find("not valid UTF-8"), std::string::npos) << e.what();
+    }
+  }
+  // UTF-8 is fine, and so are bytes of a comment.
+  EXPECT_EQ(ParseStructuredText("a: caf\xc3\xa9 # \xe9\n", "t.yaml")["a"], "caf\xc3\xa9");
+}
+
+// Found by fuzzing (fuzz/corpus/template_file/regression-yaml-alias-cycle): an alias
+// inside the node it names made the YAML conversion recurse until the stack ran out.
+// Such a node, one expanding exponentially, and nesting past 256 levels are errors.
+TEST(StructuredFileTest, YamlAliasesAndDeepNestingAreBounded) {
+  const std::string laughs =
+      "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+      "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+      "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+      "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+      "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+      "g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n";
+  const std::string cycle = "d: &d\n  x: 1\n  self: *d\n";
+  for (const auto& [text, says] :
+       {std::pair<std::string, std::string>{laughs, "once its aliases are expanded"},
+        {cycle, "levels deep"},
+        {std::string(300, '[') + std::string(300, ']'), "levels deep"}}) {
+    for (const char* name : {"t.yaml", "t.json"}) {
+      if (std::string(name) == "t.json" && text[0] != '[') continue;
+      try {
+        ParseStructuredText(text, name);
+        FAIL() << name << ": " << text.substr(0, 40);
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kInvalidConfig);
+        EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+      }
+    }
+  }
+  // 256 levels are fine.
+  EXPECT_NO_THROW(ParseStructuredText(std::string(256, '[') + std::string(256, ']'), "t.json"));
+}
+
+// Caught by the template_file fuzz target: a number beyond a double made nlohmann
+// throw out_of_range, which is not a parse_error, past the JSON error handling.
+TEST(StructuredFileTest, JsonNumberOutOfRangeIsAnError) {
+  try {
+    ParseStructuredText(R"({"templates": [{"maxNumber": 1e400}]})", "t.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidConfig);
+    EXPECT_NE(std::string(e.what()).find("t.json: JSON number overflow parsing '1e400'"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace orb

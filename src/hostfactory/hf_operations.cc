@@ -73,6 +73,7 @@ HfOutcome RunHfOperation(HfOperation op, const std::string& input_file,
         std::string message;
         ids = broker->RequestMachines(request.template_id, request.machine_count, &message);
         outcome.document = FormatHfRequestCreated(ids, message);
+        outcome.created_request_id = ids;
         break;
       }
       case HfOperation::kGetRequestStatus: {
@@ -95,6 +96,7 @@ HfOutcome RunHfOperation(HfOperation op, const std::string& input_file,
         std::string message;
         ids = broker->ReturnMachines(refs, &message);
         outcome.document = FormatHfRequestCreated(ids, message);
+        outcome.created_request_id = ids;
         break;
       }
       case HfOperation::kGetReturnRequests: {

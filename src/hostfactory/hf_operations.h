@@ -27,6 +27,9 @@ std::string_view HfOperationName(HfOperation op);
 struct HfOutcome {
   int exit_code = 0;
   nlohmann::ordered_json document;
+  // The request this call created ("" if none): the caller acknowledges it
+  // (Broker::AcknowledgeRequest) once the document is written.
+  std::string created_request_id;
 };
 
 // Runs one HostFactory operation on the input file HostFactory passed with -f,

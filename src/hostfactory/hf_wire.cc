@@ -1,5 +1,6 @@
 #include "hostfactory/hf_wire.h"
 
+#include <cmath>
 #include <set>
 
 #include "common/error.h"
@@ -62,8 +63,12 @@ HfMachineRequest ParseHfMachineRequest(const json& doc) {
   long long n = 0;
   if (count->is_number_integer() || count->is_number_unsigned()) {
     n = count->get<long long>();
-  } else if (count->is_number_float() && count->get<double>() == static_cast<long long>(
-                                                                     count->get<double>())) {
+  } else if (count->is_number_float() && std::isfinite(count->get<double>()) &&
+             count->get<double>() == std::floor(count->get<double>())) {
+    // Compared in double first: converting one outside long long's range is undefined.
+    if (std::fabs(count->get<double>()) > 1e15) {
+      Bad("template \"machineCount\" is too large: " + count->dump());
+    }
     n = static_cast<long long>(count->get<double>());
   } else if (count->is_string()) {
     const std::string& s = count->get_ref<const std::string&>();

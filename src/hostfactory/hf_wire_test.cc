@@ -49,6 +49,12 @@ TEST(HfWireTest, MachineRequestErrorsNameTheField) {
             std::string::npos);
   EXPECT_NE(bad(R"({"template": {"templateId": "T", "machineCount": 1e12}})").find("too large"),
             std::string::npos);
+  // Caught by the hf_input fuzz target: a float beyond long long was converted first
+  // (undefined behaviour).
+  EXPECT_NE(bad(R"({"template": {"templateId": "T", "machineCount": 1e300}})").find("too large"),
+            std::string::npos);
+  EXPECT_NE(bad(R"({"template": {"templateId": "T", "machineCount": -1e300}})").find("too large"),
+            std::string::npos);
 }
 
 TEST(HfWireTest, RequestIdsAsListOrSingleObject) {

@@ -59,8 +59,12 @@ std::string_view LaunchStateName(LaunchState s);
 // Parses a LaunchStateName; nullopt otherwise.
 std::optional<LaunchState> ParseLaunchState(std::string_view name);
 
+// Request::acknowledged_at of a request the reconciler abandoned.
+inline constexpr EpochSeconds kAbandoned = -1;
+
 // One acquire or return request. Plain data; the store keeps it and the broker
 // decides its fields.
+
 struct Request {
   std::string request_id;  // "req-<uuid>" or "ret-<uuid>"
   RequestKind kind = RequestKind::kAcquire;
@@ -75,6 +79,10 @@ struct Request {
   EpochSeconds updated_at = 0;
   EpochSeconds deadline = 0;   // after this the broker expires it; 0 = none
   std::string provider_data;   // provider's own JSON (fleet ids, launch body), opaque here
+  // When a caller was told the request's id: the call that created it answered, or a
+  // status call named it. 0 = never (the creating process died first); kAbandoned =
+  // the reconciler gave its machines back because nobody knows the request.
+  EpochSeconds acknowledged_at = 0;
   long long version = 0;       // optimistic-concurrency counter kept by the store
 };
 

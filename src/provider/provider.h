@@ -89,6 +89,15 @@ struct LaunchResult {
   std::optional<LaunchPlan> next;
 };
 
+// A warning from the cloud that it is about to take a machine back (a spot
+// interruption notice).
+struct InterruptionNotice {
+  std::string machine_id;
+  std::string action;            // e.g. "terminate", "stop", "hibernate"
+  EpochSeconds takes_effect_at = 0;  // when the cloud acts
+  std::string detail;            // the cloud's own words, for the operator
+};
+
 // The state of a cloud group a launch created (an Auto Scaling group, a fleet that
 // keeps launching), for launches whose machines arrive after the launch call.
 struct GroupState {
@@ -187,6 +196,11 @@ class Provider {
   virtual TerminateOutcome ReleaseFromGroup(const std::string& group_id,
                                             const std::vector<std::string>& machine_ids) = 0;
 
+  // Deletes the group `group_id` with every instance in it, launched or still to
+  // come (for a request nobody knows: see Broker::Reconcile). A group already gone
+  // is not an error. Throws Error(kCloud) when the cloud cannot be asked.
+  virtual void DiscardGroup(const std::string& group_id) = 0;
+
   // What in `templ` the cloud says is wrong (subnets, security groups, image or launch
   // template that do not exist, mismatched networks), each naming the template and
   // field; empty when all is well. Read-only calls. Throws Error(kCloud) when the
@@ -205,6 +219,14 @@ class Provider {
                                               bool refresh) {
     (void)types;
     (void)refresh;
+    return {};
+  }
+
+  // The interruption notices the cloud has given for any of `machine_ids` (spot
+  // machines), in as few read-only calls as the API allows. Default: none.
+  virtual std::vector<InterruptionNotice> InterruptionNotices(
+      const std::vector<std::string>& machine_ids) {
+    (void)machine_ids;
     return {};
   }
 

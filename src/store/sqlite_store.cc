@@ -95,6 +95,10 @@ CREATE TABLE pool_failures (
   PRIMARY KEY (provider_name, pool)
 );
 )sql"},
+    {3, R"sql(
+ALTER TABLE requests ADD COLUMN acknowledged_at INTEGER NOT NULL DEFAULT 0;
+UPDATE requests SET acknowledged_at = created_at;
+)sql"},
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -104,7 +108,7 @@ constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 constexpr std::string_view kRequestColumns[] = {
     "request_id", "kind",         "template_id",  "provider_name", "requested_count",
     "status",     "launch_state", "client_token", "message",       "created_at",
-    "updated_at", "deadline",     "provider_data"};
+    "updated_at", "deadline",     "provider_data", "acknowledged_at"};
 
 constexpr std::string_view kMachineColumns[] = {"machine_id",    "name",
                                                 "request_id",    "return_request_id",
@@ -188,6 +192,7 @@ void BindRequest(SQLite::Statement& stmt, const Request& r) {
   stmt.bind(++i, static_cast<std::int64_t>(r.updated_at));
   stmt.bind(++i, static_cast<std::int64_t>(r.deadline));
   BindText(stmt, ++i, r.provider_data);
+  stmt.bind(++i, static_cast<std::int64_t>(r.acknowledged_at));
 }
 
 void BindMachine(SQLite::Statement& stmt, const Machine& m) {
@@ -549,6 +554,7 @@ std::vector<Request> SqliteStore::ListRequests(const RequestQuery& query) {
     if (query.open_only) sql += " AND status = 'running'";
     if (query.status) sql += " AND status = :status";
     if (query.kind) sql += " AND kind = :kind";
+    if (query.unacknowledged_only) sql += " AND acknowledged_at <= 0";
     if (!query.template_id.empty()) sql += " AND template_id = :template_id";
     sql += kNewestFirst;
     if (query.limit > 0) sql += " LIMIT :limit";
@@ -772,6 +778,7 @@ Request SqliteStore::ReadRequest(SQLite::Statement& stmt) const {
   r.updated_at = stmt.getColumn(i++).getInt64();
   r.deadline = stmt.getColumn(i++).getInt64();
   r.provider_data = stmt.getColumn(i++).getString();
+  r.acknowledged_at = stmt.getColumn(i++).getInt64();
   r.version = stmt.getColumn(i++).getInt64();
   return r;
 }

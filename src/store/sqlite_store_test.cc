@@ -92,6 +92,7 @@ void ExpectSameRequest(const Request& want, const Request& got) {
   EXPECT_EQ(want.updated_at, got.updated_at) << want.request_id;
   EXPECT_EQ(want.deadline, got.deadline) << want.request_id;
   EXPECT_EQ(want.provider_data, got.provider_data) << want.request_id;
+  EXPECT_EQ(want.acknowledged_at, got.acknowledged_at) << want.request_id;
   EXPECT_EQ(want.version, got.version) << want.request_id;
 }
 
@@ -1143,9 +1144,13 @@ TEST(SqliteStoreTest, VersionOneDatabaseIsMigratedKeepingItsData) {
     // Undo the later steps, as a database written by the first release looks.
     SQLite::Database raw(path, SQLite::OPEN_READWRITE);
     raw.exec("DROP TABLE pool_failures");
+    raw.exec("ALTER TABLE requests DROP COLUMN acknowledged_at");
     raw.exec("PRAGMA user_version = 1");
   }
   SqliteStore store(path, 1000);
+  // A request from before acknowledgements counts as acknowledged when it was made:
+  // the reconciler must not take it for abandoned.
+  r.acknowledged_at = r.created_at;
   ExpectSameRequest(r, *store.GetRequest("req-1"));
   EXPECT_EQ(store.Info().schema_version, SqliteStore::CurrentSchemaVersion());
   store.RecordPoolFailure({"p", "t|s|ondemand", "capacity", "ICE", NowSeconds() + 60});

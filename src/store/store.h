@@ -19,6 +19,7 @@ struct RequestQuery {
   bool open_only = false;                // only status kRunning
   std::optional<RequestStatus> status;   // only this status
   std::optional<RequestKind> kind;       // only this kind
+  bool unacknowledged_only = false;      // only requests whose caller was never told their id
   std::string template_id;               // only requests of this template
   int limit = 0;                         // at most this many, newest first; 0 = all
 };

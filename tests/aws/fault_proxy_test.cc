@@ -227,5 +227,92 @@ TEST_F(FaultProxyMotoTest, ReusedTokenWithOtherParametersIsRefusedLikeAws) {
   EXPECT_EQ(proxy.seen().size(), 3u);
 }
 
+
+TEST_F(FaultProxyMotoTest, ScheduledPhasesApplyInTurnThenTheBasePlan) {
+  FaultProxy proxy(moto_->endpoint());
+  auto client = ClientVia(proxy, 1);  // no retries: every answer is seen as it was
+  FaultPlan throttled;
+  throttled.throttle_fraction = 1.0;
+  FaultPlan unavailable;
+  unavailable.unavailable_fraction = 1.0;
+  proxy.SetSchedule({{milliseconds(400), throttled}, {milliseconds(400), unavailable}});
+  auto code_of_call = [&]() -> std::string {
+    try {
+      client->CallQuery(AwsService::kEc2, "DescribeInstances", QueryParams());
+      return "ok";
+    } catch (const AwsError& e) {
+      return e.aws_code() + "/" + std::to_string(e.http_status());
+    }
+  };
+  EXPECT_EQ(code_of_call(), "RequestLimitExceeded/503");  // EC2's throttling answer
+  std::this_thread::sleep_for(milliseconds(450));
+  EXPECT_EQ(code_of_call(), "Unavailable/503");
+  std::this_thread::sleep_for(milliseconds(450));
+  EXPECT_EQ(code_of_call(), "ok");  // the schedule ended: the base plan (no faults)
+  std::vector<SeenCall> seen = proxy.seen();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].fault, "throttle");
+  EXPECT_EQ(seen[1].fault, "unavailable");
+  EXPECT_EQ(seen[2].fault, "");
+  EXPECT_EQ(proxy.FaultsInjected(), 2);
+}
+
+TEST_F(FaultProxyMotoTest, AutoScalingErrorsHaveItsErrorResponseShape) {
+  FaultPlan plan;
+  plan.unavailable_fraction = 1.0;
+  FaultProxy proxy(moto_->endpoint(), plan);
+  auto client = ClientVia(proxy, 1);
+  try {
+    client->CallQuery(AwsService::kAutoScaling, "DescribeAutoScalingGroups", QueryParams());
+    FAIL() << "expected ServiceUnavailable";
+  } catch (const AwsError& e) {
+    EXPECT_EQ(e.aws_code(), "ServiceUnavailable");  // parsed from <ErrorResponse>
+    EXPECT_EQ(e.http_status(), 503);
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("temporary failure"));
+  }
+}
+
+TEST_F(FaultProxyMotoTest, RefusingProxyIsUnreachableUntilItListensAgain) {
+  FaultProxy proxy(moto_->endpoint());
+  const std::string endpoint = proxy.endpoint();
+  auto client = ClientVia(proxy, 1);
+  proxy.SetRefusing(true);
+  try {
+    client->CallQuery(AwsService::kEc2, "DescribeInstances", QueryParams());
+    FAIL() << "expected a network error";
+  } catch (const AwsError& e) {
+    EXPECT_EQ(e.aws_code(), "NetworkError");
+    EXPECT_EQ(e.http_status(), 0);
+  }
+  EXPECT_TRUE(proxy.seen().empty()) << "a refused connection never reaches the proxy";
+  proxy.SetRefusing(false);
+  EXPECT_EQ(proxy.endpoint(), endpoint) << "the same port again";
+  client->CallQuery(AwsService::kEc2, "DescribeInstances", QueryParams());
+  EXPECT_EQ(proxy.seen().size(), 1u);
+}
+
+TEST_F(FaultProxyMotoTest, SpikeHoldsTheAnswerOfACallAwsActedOn) {
+  const std::string image = AnyImage();
+  FaultPlan plan;
+  plan.spike_fraction = 1.0;
+  plan.spike = milliseconds(600);
+  plan.spike_jitter = milliseconds(200);
+  FaultProxy proxy(moto_->endpoint(), plan);
+  AwsClientOptions options = TestClientOptions(proxy.endpoint());
+  options.max_attempts = 3;
+  options.retry_base_delay = milliseconds(1);
+  options.retry_max_delay = milliseconds(5);
+  options.http.timeout_ms = 300;  // the spike outlasts the read timeout
+  AwsClient client(options, TestCredentials(), std::make_shared<HttpClient>(options.http));
+  EXPECT_THROW(client.CallQuery(AwsService::kEc2, "RunInstances",
+                                RunParams(image, "spiked", "spiked")),
+               AwsError);
+  std::this_thread::sleep_for(milliseconds(900));  // the held answers are let go
+  EXPECT_EQ(CountTagged("spiked"), 1) << "AWS acted once; the resends were replays";
+  int spiked = 0;
+  for (const SeenCall& c : proxy.seen()) spiked += c.fault == "spike" ? 1 : 0;
+  EXPECT_EQ(spiked, 3);
+  EXPECT_EQ(ForwardedTokens(proxy.seen())["spiked"], 1);
+}
 }  // namespace
 }  // namespace orb::testing

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -31,6 +32,7 @@
 #include "hostfactory/hf_harness.h"
 #include "support/fault_proxy.h"
 #include "support/moto_server.h"
+#include "support/orb_process.h"
 
 namespace orb::testing {
 namespace {
@@ -1017,6 +1019,77 @@ TEST_F(HfConformanceTest, GetReturnRequestsListsHostsTakenBehindTheBrokersBack) 
   ConfirmSticky(sb, {req, ret}, book, 1);
 }
 
+// A spot interruption notice (the spot request marked-for-termination, as AWS reports
+// it two minutes before it acts; moto cannot, so the proxy answers
+// DescribeSpotInstanceRequests as AWS documents it) lists the host with the seconds
+// really left as its gracePeriod.
+TEST_F(HfConformanceTest, GetReturnRequestsListsSpotInterruptionsWithTheSecondsLeft) {
+  FaultProxy proxy(moto_endpoint_);
+  templates_["templates"].push_back({{"templateId", "Spot-Micro"},
+                                     {"maxNumber", 5},
+                                     {"providerApi", "RunInstances"},
+                                     {"priceType", "spot"},
+                                     {"vmType", "t3.micro"},
+                                     {"imageId", image_},
+                                     {"subnetId", subnet_}});
+  HfSandbox& sb = NewSandbox(proxy.endpoint());
+  StatusBook book;
+  json spot = Acquire(sb, book, "Spot-Micro", 2);
+  json ondemand = Acquire(sb, book, "OnDemand-Micro", 1);
+  ASSERT_TRUE(spot.is_object() && ondemand.is_object());
+  ASSERT_EQ(spot["machines"].size(), 2u);
+  const json warned = spot["machines"][0], quiet = spot["machines"][1];
+  auto key = [](const json& m) { return Str(m, "name") + "|" + Str(m, "machineId"); };
+
+  // No notice: nothing listed.
+  EXPECT_TRUE(ReturnCandidates(sb.Call(kGetReturnRequests, "{}")).empty())
+      << "[healthy spot hosts are not listed]";
+
+  // AWS gave the notice 30 s ago: 90 s are left.
+  std::string answer = ReadWholeFile(fs::path(ORB_TEST_DATA_DIR) / "aws" /
+                                     "describe_spot_instance_requests_marked.xml");
+  ASSERT_FALSE(answer.empty());
+  const std::time_t given = std::time(nullptr) - 30;
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S.000Z", std::gmtime(&given));
+  answer.replace(answer.find("${UPDATE_TIME}"), 14, when);
+  answer.replace(answer.find("${INSTANCE_ID}"), 14, Str(warned, "machineId"));
+  FaultPlan notice;
+  notice.answers["DescribeSpotInstanceRequests"] = answer;
+  proxy.SetPlan(notice);
+  proxy.ClearSeen();
+  for (const std::string& input : {std::string("{}"), json{{"machines", Refs(spot)}}.dump()}) {
+    auto listed = ReturnCandidates(sb.Call(kGetReturnRequests, input));
+    ASSERT_TRUE(listed.count(key(warned)))
+        << "[a spot host with an interruption notice is listed] input " << input;
+    const int grace = listed[key(warned)].get<int>();
+    EXPECT_GE(grace, 80) << "[gracePeriod is the seconds really left (120 after the notice)]";
+    EXPECT_LE(grace, 90) << "[gracePeriod is the seconds really left (120 after the notice)]";
+    EXPECT_FALSE(listed.count(key(quiet))) << "[a spot host without notice is not listed]";
+    EXPECT_FALSE(listed.count(key(ondemand["machines"][0])))
+        << "[an on-demand host is not listed]";
+  }
+  int spot_calls = 0;
+  for (const SeenCall& call : proxy.seen()) {
+    EXPECT_EQ(call.action.rfind("Describe", 0), 0u)
+        << "[getReturnRequests is read-only] it called " << call.action;
+    if (call.action != "DescribeSpotInstanceRequests") continue;
+    ++spot_calls;
+    EXPECT_EQ(call.Param("Filter.1.Name"), "instance-id")
+        << "[notices are read for the broker's spot machines only]";
+  }
+  EXPECT_EQ(spot_calls, 2) << "[one DescribeSpotInstanceRequests per call]";
+
+  // Notices cannot be read (e.g. no IAM permission): the call still answers.
+  FaultPlan refused;
+  refused.refusals.push_back({"DescribeSpotInstanceRequests", "Filter.1.Name", "instance-id", 0,
+                              403, "UnauthorizedOperation",
+                              "You are not authorized to perform this operation."});
+  proxy.SetPlan(refused);
+  EXPECT_TRUE(ReturnCandidates(sb.Call(kGetReturnRequests, "{}")).empty())
+      << "[unreadable notices never fail getReturnRequests]";
+}
+
 TEST_F(HfConformanceTest, MachineLostWhileProvisioningFailsWithAMessage) {
   HfSandbox& sb = NewSandbox();
   const std::string req = RequestMachines(sb, "OnDemand-Micro", 2);
@@ -1273,6 +1346,33 @@ TEST_F(HfFaultTest, LaunchThatNeverReachedAwsIsReplayedByStatus) {
                                "not be reached (broker.h)]";
   EXPECT_TRUE(cloud_->AllInstances().empty());
   ExpectConvergedWithoutDuplicates(sb, proxy, req, 2);
+}
+
+TEST_F(HfFaultTest, UnconfirmedLaunchIsResumedThoughPolledMoreOftenThanItsRetryDelay) {
+  // HostFactory polls every ~30 s and request.launch_retry_sec is 60 s by default:
+  // polls more frequent than the retry delay must not keep postponing the retry.
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  sb.env()["ORB_LAUNCH_RETRY_SEC"] = "3";
+  FaultPlan down;
+  down.drop_before_fraction = 1.0;  // the launch never reaches AWS
+  proxy.SetPlan(down);
+  const std::string req = RequestMachines(sb, "OnDemand-Micro", 2);
+  proxy.SetPlan(FaultPlan{});
+  ASSERT_FALSE(req.empty());
+  StatusBook book;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(20);
+  std::map<std::string, json> last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    last = Status(sb, {req}, book);
+    if (IsTerminal(Str(last[req], "status"))) break;
+    std::this_thread::sleep_for(milliseconds(1000));  // a third of the retry delay
+  }
+  EXPECT_EQ(Str(last[req], "status"), "complete")
+      << "[an unconfirmed launch is replayed launch_retry_sec after its last attempt, "
+         "however often HostFactory polls] "
+      << last[req].dump();
+  EXPECT_EQ(cloud_->InstancesOfRequest(req).size(), 2u);
 }
 
 TEST_F(HfFaultTest, CloudErrorDuringPollAnswersRunning) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -227,6 +228,7 @@ HfProcess HfSandbox::Spawn(const std::string& program, const std::string& displa
   argv.push_back(nullptr);
   const std::string cwd = cwd_dir().string();
   const std::string out = p.out_path, err = p.err_path;
+  const long long file_size_limit = file_size_limit_;
   static const char kExecFailed[] = "hf harness: exec failed: ";
 
   p.started = std::chrono::steady_clock::now();
@@ -242,6 +244,11 @@ HfProcess HfSandbox::Spawn(const std::string& program, const std::string& displa
     dup2(o, 1);
     dup2(e, 2);
     if (chdir(cwd.c_str()) != 0) _exit(125);
+    if (file_size_limit >= 0) {
+      signal(SIGXFSZ, SIG_IGN);  // kept across exec: writes past the limit fail with EFBIG
+      rlimit limit{static_cast<rlim_t>(file_size_limit), static_cast<rlim_t>(file_size_limit)};
+      if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(125);
+    }
     execve(program_copy.c_str(), argv.data(), envp.data());
     const int saved = errno;
     (void)!write(2, kExecFailed, sizeof(kExecFailed) - 1);

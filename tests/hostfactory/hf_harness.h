@@ -129,6 +129,11 @@ class HfSandbox {
   // The environment of the calls (edit it before calling).
   std::map<std::string, std::string>& env() { return env_; }
 
+  // Calls started from now on run with RLIMIT_FSIZE = `bytes` (a write that would
+  // grow a file past it fails with EFBIG, SIGXFSZ ignored), as on a disk that has no
+  // room left for growth; a negative value lifts the limit.
+  void SetFileSizeLimit(long long bytes) { file_size_limit_ = bytes; }
+
   // Calls `script -f <fresh /tmp/hf_in_XXXXXX holding input>` and waits for it
   // (killing it past the time limit).
   HfCallResult Call(const std::string& script, const std::string& input);
@@ -174,6 +179,7 @@ class HfSandbox {
   mutable std::mutex mu_;
   std::vector<std::string> transcript_;
   int next_call_ = 0;
+  long long file_size_limit_ = -1;
 };
 
 // Checks one answer against the parts of the contract every call shares: the

@@ -152,13 +152,19 @@ struct Recorded {
 
 struct FaultProxy::Impl {
   std::string upstream;
-  httplib::Server server;
+  std::unique_ptr<httplib::Server> server;  // null while refusing connections
   std::thread thread;
   int port = 0;
+  std::mutex listen_mu;  // serialises Listen/StopListening
 
   mutable std::mutex mu;
   std::condition_variable cv;
   FaultPlan plan;
+  std::vector<FaultPhase> schedule;  // empty: `plan` applies
+  bool repeat = false;
+  std::chrono::steady_clock::time_point schedule_start;
+  long long phase_key = -1;  // the phase whose seed the generator last took
+  std::function<void(const SeenCall&)> observer;
   std::map<std::size_t, int> refusal_matches;  // calls each refusal of `plan` matched
   std::mt19937 rng;
   std::vector<SeenCall> seen;  // every call since the start
@@ -170,9 +176,83 @@ struct FaultProxy::Impl {
   std::set<std::pair<std::string, std::string>> in_flight;
 
   void Handle(const httplib::Request& req, httplib::Response& res);
+  FaultPlan CurrentPlanLocked();
+  void Listen(int on_port);
+  void StopListening();
   void Answer(httplib::Response& res, Protocol protocol, int status, const std::string& code,
               const std::string& message);
+
+  std::set<std::string> asg_names;  // Auto Scaling groups created through the proxy
 };
+
+FaultPlan FaultProxy::Impl::CurrentPlanLocked() {
+  if (schedule.empty()) return plan;
+  using std::chrono::milliseconds;
+  long long total = 0;
+  for (const FaultPhase& p : schedule) total += std::max<long long>(p.duration.count(), 1);
+  long long elapsed = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() -
+                                                               schedule_start)
+                          .count();
+  if (!repeat && elapsed >= total) {
+    schedule.clear();
+    rng.seed(plan.seed);
+    refusal_matches.clear();
+    return plan;
+  }
+  const long long round = elapsed / total;
+  elapsed %= total;
+  std::size_t i = 0;
+  for (; i + 1 < schedule.size(); ++i) {
+    const long long d = std::max<long long>(schedule[i].duration.count(), 1);
+    if (elapsed < d) break;
+    elapsed -= d;
+  }
+  const long long key = round * static_cast<long long>(schedule.size()) + static_cast<long long>(i);
+  if (key != phase_key) {
+    phase_key = key;
+    rng.seed(schedule[i].plan.seed + static_cast<unsigned>(key));
+    refusal_matches.clear();
+  }
+  return schedule[i].plan;
+}
+
+void FaultProxy::Impl::Listen(int on_port) {
+  auto s = std::make_unique<httplib::Server>();
+  s->new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
+  s->set_tcp_nodelay(true);  // no 40 ms Nagle / delayed-ACK stalls on reuse
+  s->set_keep_alive_max_count(100000);
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); };
+  s->Get(".*", handler);
+  s->Post(".*", handler);
+  s->Put(".*", handler);
+  if (on_port == 0) {
+    port = s->bind_to_any_port("127.0.0.1");
+    if (port <= 0) throw std::runtime_error("fault proxy: cannot listen on 127.0.0.1");
+  } else {
+    // The port was ours a moment ago; another program may take it meanwhile, so try
+    // for a while before giving up.
+    bool bound = false;
+    for (int attempt = 0; attempt < 200 && !bound; ++attempt) {
+      bound = s->bind_to_port("127.0.0.1", on_port);
+      if (!bound) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!bound) {
+      throw std::runtime_error("fault proxy: cannot listen on 127.0.0.1:" +
+                               std::to_string(on_port) + " again");
+    }
+  }
+  httplib::Server* raw = s.get();
+  server = std::move(s);
+  thread = std::thread([raw] { raw->listen_after_bind(); });
+  while (!raw->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+void FaultProxy::Impl::StopListening() {
+  if (!server) return;
+  server->stop();
+  if (thread.joinable()) thread.join();
+  server.reset();
+}
 
 void FaultProxy::Impl::Answer(httplib::Response& res, Protocol protocol, int status,
                               const std::string& code, const std::string& message) {
@@ -200,6 +280,10 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
     auto params = ParseForm(req.body);
     if (auto it = params.find("Action"); it != params.end()) call.action = it->second;
     if (auto it = params.find("ClientToken"); it != params.end()) call.client_token = it->second;
+    // RequestSpotFleet carries its token inside the request's configuration.
+    if (auto it = params.find("SpotFleetRequestConfig.ClientToken"); it != params.end()) {
+      call.client_token = it->second;
+    }
     if (auto it = params.find("Version"); it != params.end() && it->second == "2016-11-15") {
       protocol = Protocol::kEc2Query;
     }
@@ -209,14 +293,24 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
     }
   }
 
+  std::function<void(const SeenCall&)> watch;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    watch = observer;
+  }
+  if (watch) watch(call);
+
   // The fault for this call.
   FaultPlan current;
-  double draw = 0;
+  double draw = 0, spike_draw = 0, jitter_draw = 0;
   size_t index = 0;
   {
     std::lock_guard<std::mutex> lock(mu);
-    current = plan;
-    draw = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+    current = CurrentPlanLocked();
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    draw = unit(rng);
+    spike_draw = unit(rng);
+    jitter_draw = unit(rng);
     index = seen.size();
     seen.push_back(call);
   }
@@ -224,8 +318,17 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
     std::lock_guard<std::mutex> lock(mu);
     change(seen[index]);
   };
-  auto drop = [&] {
-    update([](SeenCall& c) { c.status = 0; });
+  auto mark = [&](const char* fault) {
+    update([&](SeenCall& c) {
+      c.fault = fault;
+      c.status = res.status;
+    });
+  };
+  auto drop = [&](const char* fault) {
+    update([&](SeenCall& c) {
+      c.status = 0;
+      c.fault = fault;
+    });
     if (!ShutdownConnection(req.local_port, req.remote_port)) {
       // Could not find the socket: answer with a header and a truncated body instead.
       res.status = 200;
@@ -234,6 +337,13 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
     }
   };
   if (current.latency.count() > 0) std::this_thread::sleep_for(current.latency);
+
+  if (auto canned = current.answers.find(call.action); canned != current.answers.end()) {
+    res.status = 200;
+    res.set_content(canned->second, "text/xml;charset=UTF-8");
+    update([&](SeenCall& c) { c.status = 200; });
+    return;
+  }
 
   for (std::size_t i = 0; i < current.refusals.size(); ++i) {
     const Refusal& r = current.refusals[i];
@@ -250,7 +360,7 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
     }
     if (match) {
       Answer(res, protocol, r.status, r.code, r.message);
-      update([&](SeenCall& c) { c.status = res.status; });
+      mark("refusal");
       return;
     }
   }
@@ -262,7 +372,7 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
            : protocol == Protocol::kJson   ? "ThrottlingException"
                                            : "Throttling",
            "Request limit exceeded (injected by the fault proxy).");
-    update([&](SeenCall& c) { c.status = res.status; });
+    mark("throttle");
     return;
   }
   threshold += current.server_error_fraction;
@@ -270,16 +380,37 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
     Answer(res, protocol, 500,
            protocol == Protocol::kEc2Query ? "InternalError" : "InternalFailure",
            "An internal error has occurred (injected by the fault proxy).");
-    update([&](SeenCall& c) { c.status = res.status; });
+    mark("server_error");
+    return;
+  }
+  threshold += current.unavailable_fraction;
+  if (draw < threshold) {
+    // EC2: "Unavailable - The server is overloaded and can't handle the request";
+    // the other services' common error is ServiceUnavailable.
+    Answer(res, protocol, 503, protocol == Protocol::kEc2Query ? "Unavailable" : "ServiceUnavailable",
+           protocol == Protocol::kEc2Query
+               ? "The server is overloaded and can't handle the request (injected by the fault "
+                 "proxy)."
+               : "The request has failed due to a temporary failure of the server (injected by "
+                 "the fault proxy).");
+    mark("unavailable");
     return;
   }
   threshold += current.drop_before_fraction;
   if (draw < threshold) {
-    drop();
+    drop("drop_before");
     return;
   }
   threshold += current.drop_after_fraction;
   const bool drop_after = draw < threshold;
+  // A latency spike holds the answer back after AWS acted on the call.
+  auto spike = [&] {
+    if (drop_after || current.spike_fraction <= 0 || spike_draw >= current.spike_fraction) return;
+    const auto extra = std::chrono::milliseconds(
+        static_cast<long long>(jitter_draw * static_cast<double>(current.spike_jitter.count())));
+    std::this_thread::sleep_for(current.spike + extra);
+    update([](SeenCall& c) { c.fault = "spike"; });
+  };
 
   // AWS's ClientToken semantics: one call per (Action, ClientToken) reaches moto.
   const auto key = std::make_pair(call.action, call.client_token);
@@ -303,10 +434,37 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
                "Client token " + call.client_token + " was used before with different parameters.");
         update([&](SeenCall& c) { c.status = res.status; });
       }
-      if (drop_after) drop();
+      spike();
+      if (drop_after) drop("drop_after");
       return;
     }
     in_flight.insert(key);
+  }
+
+  // AWS's name uniqueness for Auto Scaling groups, which moto lacks (it replaces a
+  // group created again under the same name, keeping the first one's instances).
+  if (call.action == "CreateAutoScalingGroup" || call.action == "DeleteAutoScalingGroup") {
+    std::string name;
+    for (const auto& [n, v] : call.params) {
+      if (n == "AutoScalingGroupName") name = v;
+    }
+    bool exists = false;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (call.action == "DeleteAutoScalingGroup") {
+        asg_names.erase(name);
+      } else {
+        exists = !asg_names.insert(name).second;
+      }
+    }
+    if (exists) {
+      Answer(res, protocol, 400, "AlreadyExists",
+             "AutoScalingGroup by this name already exists - A group with the name " + name +
+                 " already exists");
+      update([&](SeenCall& c) { c.status = res.status; });
+      if (drop_after) drop("drop_after");
+      return;
+    }
   }
 
   // Forward to the upstream.
@@ -358,7 +516,8 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
     seen[index].status = result->status;
   }
   cv.notify_all();
-  if (drop_after) drop();
+  spike();
+  if (drop_after) drop("drop_after");
 }
 
 FaultProxy::FaultProxy(std::string upstream_endpoint, FaultPlan plan)
@@ -369,25 +528,13 @@ FaultProxy::FaultProxy(std::string upstream_endpoint, FaultPlan plan)
   impl_->upstream = std::move(upstream_endpoint);
   impl_->plan = plan;
   impl_->rng.seed(plan.seed);
-  Impl* impl = impl_.get();
-  impl->server.new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
-  impl->server.set_tcp_nodelay(true);  // no 40 ms Nagle / delayed-ACK stalls on reuse
-  impl->server.set_keep_alive_max_count(100000);
-  auto handler = [impl](const httplib::Request& req, httplib::Response& res) {
-    impl->Handle(req, res);
-  };
-  impl->server.Get(".*", handler);
-  impl->server.Post(".*", handler);
-  impl->server.Put(".*", handler);
-  impl->port = impl->server.bind_to_any_port("127.0.0.1");
-  if (impl->port <= 0) throw std::runtime_error("fault proxy: cannot listen on 127.0.0.1");
-  impl->thread = std::thread([impl] { impl->server.listen_after_bind(); });
-  while (!impl->server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::lock_guard<std::mutex> lock(impl_->listen_mu);
+  impl_->Listen(0);
 }
 
 FaultProxy::~FaultProxy() {
-  impl_->server.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
+  std::lock_guard<std::mutex> lock(impl_->listen_mu);
+  impl_->StopListening();
 }
 
 std::string FaultProxy::endpoint() const {
@@ -398,7 +545,40 @@ void FaultProxy::SetPlan(const FaultPlan& plan) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->rng.seed(plan.seed);
   impl_->plan = plan;
+  impl_->schedule.clear();
   impl_->refusal_matches.clear();
+}
+
+void FaultProxy::SetSchedule(std::vector<FaultPhase> phases, bool repeat) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->schedule = std::move(phases);
+  impl_->repeat = repeat;
+  impl_->schedule_start = std::chrono::steady_clock::now();
+  impl_->phase_key = -1;
+  impl_->refusal_matches.clear();
+}
+
+void FaultProxy::SetRefusing(bool refusing) {
+  std::lock_guard<std::mutex> lock(impl_->listen_mu);
+  if (refusing) {
+    impl_->StopListening();
+  } else if (!impl_->server) {
+    impl_->Listen(impl_->port);
+  }
+}
+
+void FaultProxy::SetObserver(std::function<void(const SeenCall&)> observer) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->observer = std::move(observer);
+}
+
+int FaultProxy::FaultsInjected() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  int n = 0;
+  for (std::size_t i = impl_->seen_from; i < impl_->seen.size(); ++i) {
+    if (!impl_->seen[i].fault.empty()) ++n;
+  }
+  return n;
 }
 
 std::vector<SeenCall> FaultProxy::seen() const {

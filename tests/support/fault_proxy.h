@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -23,15 +25,36 @@ struct Refusal {
 };
 
 // What the fault proxy does to the calls it sees. Fractions are probabilities per
-// call, drawn from a generator seeded with `seed` (runs are repeatable).
+// call, drawn from a generator seeded with `seed` (runs are repeatable); one draw
+// per call picks at most one of throttle, server error, unavailable, drop before
+// and drop after (their fractions add up), and a second draw decides a spike.
+// Errors are answered as the service would: EC2 in its <Response><Errors> shape,
+// Auto Scaling/STS in <ErrorResponse>, JSON services with __type.
 struct FaultPlan {
-  double throttle_fraction = 0;          // answer 503 RequestLimitExceeded without forwarding
+  double throttle_fraction = 0;          // EC2: 503 RequestLimitExceeded; Auto Scaling/STS:
+                                         // 400 Throttling; JSON: 400 ThrottlingException
   double server_error_fraction = 0;      // answer 500 InternalError without forwarding
+  double unavailable_fraction = 0;       // answer 503 Unavailable (EC2) / ServiceUnavailable
   double drop_before_fraction = 0;       // close the connection without forwarding
   double drop_after_fraction = 0;        // forward, then close without answering (lost answer)
-  std::chrono::milliseconds latency{0};  // added before answering
-  std::vector<Refusal> refusals;         // applied before the random faults
+  std::chrono::milliseconds latency{0};  // added before answering every call
+  // Latency spikes: this fraction of the forwarded calls gets its answer held back
+  // for `spike` plus a uniform extra in [0, spike_jitter] after AWS acted on it (a
+  // client that times out first has lost the answer of a call that took effect).
+  double spike_fraction = 0;
+  std::chrono::milliseconds spike{0};
+  std::chrono::milliseconds spike_jitter{0};
+  std::vector<Refusal> refusals;  // applied before the random faults
+  // Action -> XML body answered with HTTP 200 without forwarding: answers AWS gives
+  // that moto cannot (e.g. a spot interruption notice), shaped as AWS documents them.
+  std::map<std::string, std::string> answers;
   unsigned seed = 1;
+};
+
+// One phase of a schedule: `plan` for `duration`.
+struct FaultPhase {
+  std::chrono::milliseconds duration{0};
+  FaultPlan plan;
 };
 
 // One call the proxy received.
@@ -41,6 +64,9 @@ struct SeenCall {
   bool forwarded = false;    // reached the upstream (moto)
   bool replayed = false;     // answered from the idempotency record, not forwarded
   int status = 0;            // status answered (0 = connection dropped)
+  std::string fault;         // what the proxy did to it: "" (nothing), "throttle",
+                             // "server_error", "unavailable", "drop_before",
+                             // "drop_after", "spike", "refusal"
   std::vector<std::pair<std::string, std::string>> params;  // Query parameters, by name
 
   // The value of Query parameter `name` ("" when absent).
@@ -67,14 +93,33 @@ class FaultProxy {
   // "http://127.0.0.1:<port>".
   std::string endpoint() const;
 
-  // Replaces the plan for the calls that follow.
+  // Replaces the plan for the calls that follow (and ends any schedule).
   void SetPlan(const FaultPlan& plan);
+
+  // Runs `phases` one after the other from now (each phase's plan is applied to the
+  // calls arriving during it; its generator seeded afresh), over and over with
+  // `repeat`, else then the plan set by SetPlan. A call is judged by the phase in
+  // which it arrives.
+  void SetSchedule(std::vector<FaultPhase> phases, bool repeat = false);
+
+  // While refusing, nothing listens on the proxy's port: every connection attempt
+  // is refused by the kernel (ECONNREFUSED), as when an endpoint is unreachable.
+  // Switching back listens again on the same port.
+  void SetRefusing(bool refusing);
+
+  // Called with each call as it arrives, before the proxy does anything with it
+  // (on the proxy's thread for that connection; must not call back into the proxy).
+  void SetObserver(std::function<void(const SeenCall&)> observer);
 
   // Every call received so far, in arrival order.
   std::vector<SeenCall> seen() const;
 
   // Forgets the recorded calls (not the idempotency record).
   void ClearSeen();
+
+  // Calls (since the last ClearSeen) the proxy disturbed: answered an injected
+  // error, dropped, or held back by a spike.
+  int FaultsInjected() const;
 
  private:
   struct Impl;

@@ -204,6 +204,14 @@ class AsgHandler : public LaunchHandler {
     return outcome;
   }
 
+  void Discard(const std::string& group_id) override {
+    const std::string name = group_id.substr(kAsgGroupPrefix.size());
+    AutoScalingClient& asg = context_.asg();
+    if (asg.DescribeAutoScalingGroups({name}).empty()) return;  // gone already
+    asg.DeleteAutoScalingGroup(name, /*force_delete=*/true);  // terminates its instances
+    DeleteLaunchTemplateQuietly(context_.ec2(), name);
+  }
+
  private:
   AwsContext& context_;
 };

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/crash_point.h"
 #include "provider/aws/aws_error.h"
 #include "provider/aws/capacity_errors.h"
 #include "provider/aws/pacing.h"
@@ -193,16 +194,25 @@ bool IsSecretParameter(std::string_view name) {
          name == "Password";
 }
 
-// Replaces every occurrence of each secret in `text` by "<redacted>": a service may
+// Replaces every occurrence of each secret in `text` by `marker`: a service may
 // echo what it was sent (a token it refuses) in its error message.
-std::string Redact(std::string text, const std::vector<std::string>& secrets) {
+std::string Redact(std::string text, const std::vector<std::string>& secrets,
+                   std::string_view marker = "<redacted>") {
   for (const std::string& secret : secrets) {
     if (secret.size() < 4) continue;  // too short to be a secret; would mangle text
-    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 10)) {
-      text.replace(at, secret.size(), "<redacted>");
+    for (size_t at = text.find(secret); at != std::string::npos;
+         at = text.find(secret, at + marker.size())) {
+      text.replace(at, secret.size(), marker);
     }
   }
   return text;
+}
+
+// An excerpt of an answer with every secret redacted, before (Excerpt drops tags, so
+// that marker has no angle brackets) and after (Excerpt drops control characters,
+// which may join a secret split by one).
+std::string RedactedExcerpt(std::string_view body, const std::vector<std::string>& secrets) {
+  return Redact(Excerpt(Redact(std::string(body), secrets, "[redacted]")), secrets, "[redacted]");
 }
 
 }  // namespace
@@ -413,10 +423,12 @@ struct AwsClient::Impl {
 
   // Runs one logical call: paces, signs (`build` makes a fresh unsigned request for
   // each attempt), sends, retries and guards the endpoint's circuit. Returns the
-  // 2xx answer; throws AwsError otherwise.
+  // 2xx answer; throws AwsError otherwise. `secrets` holds the caller's secret
+  // values; the secrets of the credentials used are added to it, so that the caller
+  // can keep them out of its own messages about the answer too.
   HttpResponse Execute(AwsService service, const std::string& action, const std::string& url,
                        const std::function<HttpRequest()>& build, bool may_resend,
-                       ErrorParser parse_error, std::vector<std::string> secrets) {
+                       ErrorParser parse_error, std::vector<std::string>& secrets) {
     const size_t caller_secrets = secrets.size();
     RequireRegion();
     calls++;
@@ -493,6 +505,8 @@ struct AwsClient::Impl {
               .count();
 
       if (response.status >= 200 && response.status < 300) {
+        // The call took effect at AWS; a crash here loses only its answer.
+        CrashPoint("aws.answered." + action);
         breaker.RecordSuccess();
         spdlog::debug("AWS {} attempt {}: HTTP {} request id {} in {} ms", label, attempt + 1,
                       response.status, HeaderRequestId(response), elapsed_ms);
@@ -511,7 +525,7 @@ struct AwsClient::Impl {
       } else {
         code = response.status == 429 ? "TooManyRequestsException" : "UnexpectedResponse";
         text = label + " failed: " + url + " answered HTTP " + std::to_string(response.status) +
-               " with a body that is not an AWS error: " + Excerpt(Redact(response.body, secrets));
+               " with a body that is not an AWS error: " + RedactedExcerpt(response.body, secrets);
       }
       text = Redact(std::move(text), secrets);
 
@@ -605,10 +619,12 @@ QueryResponse AwsClient::CallQuery(AwsService service, std::string_view action,
   if (!out.doc->load_buffer(response.body.data(), response.body.size()) ||
       !out.doc->document_element()) {
     impl_->failures++;
+    // Redacted again after the excerpt, which drops control characters that may have
+    // split a secret.
     throw AwsError("InvalidResponse",
                    ServiceLabel(service) + " " + action_name + " answered HTTP " +
-                       std::to_string(response.status) +
-                       " with a body that is not XML: " + Excerpt(Redact(response.body, secrets)),
+                       std::to_string(response.status) + " with a body that is not XML: " +
+                       RedactedExcerpt(response.body, secrets),
                    HeaderRequestId(response), response.status, false);
   }
   pugi::xml_node root = out.doc->document_element();
@@ -636,8 +652,9 @@ nlohmann::json AwsClient::CallJson(AwsService service, std::string_view target,
     request.body = payload;
     return request;
   };
+  std::vector<std::string> secrets;
   HttpResponse response =
-      impl_->Execute(service, action, url, build, options.idempotent, &ParseJsonError, {});
+      impl_->Execute(service, action, url, build, options.idempotent, &ParseJsonError, secrets);
   if (response.body.empty()) return nlohmann::json::object();
   nlohmann::json out = nlohmann::json::parse(response.body, nullptr, false);
   if (out.is_discarded()) {
@@ -645,7 +662,8 @@ nlohmann::json AwsClient::CallJson(AwsService service, std::string_view target,
     throw AwsError("InvalidResponse",
                    ServiceLabel(service) + " " + action + " answered HTTP " +
                        std::to_string(response.status) +
-                       " with a body that is not JSON: " + Excerpt(response.body),
+                       " with a body that is not JSON: " +
+                       RedactedExcerpt(response.body, secrets),
                    HeaderRequestId(response), response.status, false);
   }
   return out;

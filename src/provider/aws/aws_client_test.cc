@@ -657,6 +657,38 @@ TEST(AwsClientTest, SecretsEchoedByTheServiceAreRedacted) {
   EXPECT_THAT(message, HasSubstr("bad token <redacted> with session <redacted>"));
 }
 
+// Found by fuzzing (fuzz/corpus/ec2_response/regression-secret-in-non-xml-answer): a
+// 2xx answer that is not XML (or JSON) was quoted without the credentials' secrets
+// redacted. An endpoint that reflects the request (a proxy's page, an echo service)
+// sends the session token header back; the excerpt drops control characters, which
+// can join a secret split by one.
+TEST(AwsClientTest, UnreadableAnswersNeverQuoteTheCredentials) {
+  auto http = std::make_shared<HttpClient>([](const HttpRequest& req) {
+    HttpResponse res;
+    res.status = 200;
+    res.body = "<html>you sent " + req.Header("X-Amz-Security-Token") +
+               " and wJalrXUtnFEMI/K7MD\x01" "ENG/bPxRfiCYEXAMPLEKEY {not json";
+    return res;
+  });
+  auto credentials = std::make_shared<CountingCredentials>();
+  AwsClient client(FastOptions("https://aws.test.invalid"), credentials, http);
+  for (bool json : {false, true}) {
+    AwsError e = CatchAwsError([&] {
+      if (json) {
+        client.CallJson(AwsService::kSsm, "AmazonSSM.GetParameter", {{"Name", "/x"}});
+      } else {
+        client.CallQuery(AwsService::kEc2, "DescribeInstances", DescribeParams());
+      }
+    });
+    const std::string message = e.what();
+    EXPECT_EQ(e.aws_code(), "InvalidResponse");
+    EXPECT_THAT(message, HasSubstr(json ? "not JSON" : "not XML"));
+    EXPECT_THAT(message, HasSubstr("you sent [redacted] and [redacted]"));
+    EXPECT_THAT(message, Not(HasSubstr("session-token-")));
+    EXPECT_THAT(message, Not(HasSubstr("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")));
+  }
+}
+
 TEST(AwsClientTest, JsonProtocolCallsAndErrors) {
   FakeAws aws;
   aws.set_handler([](int call, const httplib::Request& req, httplib::Response& res) {

@@ -1,8 +1,11 @@
 #include "provider/aws/aws_provider.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "provider/aws/aws_context.h"
 #include "provider/aws/launch_handler.h"
@@ -103,6 +106,38 @@ std::vector<CloudMachine> AwsProvider::FindByBroker(const std::string& broker_id
   return out;
 }
 
+std::vector<InterruptionNotice> AwsProvider::InterruptionNotices(
+    const std::vector<std::string>& machine_ids) {
+  // A spot instance's request moves to marked-for-termination (or -stop, -hibernation)
+  // when AWS gives the two-minute interruption notice; the status's update time is
+  // when the notice was given.
+  static const std::map<std::string, std::string> kMarked = {
+      {"marked-for-termination", "terminate"},
+      {"marked-for-stop", "stop"},
+      {"marked-for-hibernation", "hibernate"}};
+  constexpr EpochSeconds kNoticeSeconds = 120;
+  constexpr std::size_t kFilterValues = 200;  // values per filter AWS accepts
+  std::vector<InterruptionNotice> out;
+  for (std::size_t at = 0; at < machine_ids.size(); at += kFilterValues) {
+    const std::size_t end = std::min(machine_ids.size(), at + kFilterValues);
+    std::vector<std::string> chunk(machine_ids.begin() + static_cast<std::ptrdiff_t>(at),
+                                   machine_ids.begin() + static_cast<std::ptrdiff_t>(end));
+    for (const SpotInstanceRequest& s :
+         impl_->context.ec2().DescribeSpotInstanceRequests({}, {{"instance-id", chunk}})) {
+      auto it = kMarked.find(s.status_code);
+      if (it == kMarked.end() || s.instance_id.empty()) continue;
+      InterruptionNotice n;
+      n.machine_id = s.instance_id;
+      n.action = it->second;
+      n.takes_effect_at = (s.status_update_time > 0 ? s.status_update_time : NowSeconds()) +
+                          kNoticeSeconds;
+      n.detail = s.status_code + (s.status_message.empty() ? "" : ": " + s.status_message);
+      out.push_back(std::move(n));
+    }
+  }
+  return out;
+}
+
 std::vector<CloudMachine> AwsProvider::FindByRequest(const std::string& request_id) {
   return impl_->context.FindByRequest(request_id);
 }
@@ -126,6 +161,10 @@ TerminateOutcome AwsProvider::ReleaseFromGroup(const std::string& group_id,
                                               const std::vector<std::string>& machine_ids) {
   if (LaunchHandler* h = impl_->ForGroup(group_id)) return h->Release(group_id, machine_ids);
   return Terminate(machine_ids);
+}
+
+void AwsProvider::DiscardGroup(const std::string& group_id) {
+  if (LaunchHandler* h = impl_->ForGroup(group_id)) h->Discard(group_id);
 }
 
 InstanceFactsMap AwsProvider::KnownInstanceTypes(const std::vector<std::string>& types,

@@ -42,10 +42,13 @@ class AwsProvider : public Provider {
   LaunchResult Launch(const LaunchPlan& plan) override;
   LaunchResult Adopt(const LaunchPlan& plan, std::vector<CloudMachine> found) override;
   std::vector<CloudMachine> FindByBroker(const std::string& broker_id) override;
+  std::vector<InterruptionNotice> InterruptionNotices(
+      const std::vector<std::string>& machine_ids) override;
   std::vector<CloudMachine> FindByRequest(const std::string& request_id) override;
   std::vector<CloudMachine> Describe(const std::vector<std::string>& machine_ids) override;
   TerminateOutcome Terminate(const std::vector<std::string>& machine_ids) override;
   GroupState DescribeGroup(const std::string& group_id) override;
+  void DiscardGroup(const std::string& group_id) override;
   TerminateOutcome ReleaseFromGroup(const std::string& group_id,
                                     const std::vector<std::string>& machine_ids) override;
   std::vector<std::string> CheckInCloud(const Template& templ) override;

@@ -1118,6 +1118,7 @@ std::vector<SpotInstanceRequest> Ec2Client::DescribeSpotInstanceRequests(
       s.state = x::Text(item, "state");
       s.status_code = x::PathText(item, "status/code");
       s.status_message = x::PathText(item, "status/message");
+      s.status_update_time = x::Time(item.child("status"), "updateTime");
       s.fault_code = x::PathText(item, "fault/code");
       s.fault_message = x::PathText(item, "fault/message");
       s.instance_id = x::Text(item, "instanceId");

@@ -295,6 +295,7 @@ struct SpotInstanceRequest {
   std::string status_code;  // e.g. "fulfilled", "capacity-not-available",
                             // "marked-for-termination", "instance-terminated-by-price"
   std::string status_message;
+  EpochSeconds status_update_time = 0;  // when the status last changed
   std::string fault_code;
   std::string fault_message;
   std::string instance_id;
@@ -550,8 +551,8 @@ class Ec2Client {
   // Changes a fleet's target capacity. Returns AWS's "return" flag.
   bool ModifyFleet(const ModifyFleetRequest& request);
 
-  // Deletes fleets (25 per call), terminating their instances when asked. Every
-  // id appears once in the answer, with an error code when it failed.
+  // Deletes fleets (25 per call), terminating their instances when asked. Returns
+  // AWS's answer: each fleet it names, with an error code when it failed.
   std::vector<FleetDeletion> DeleteFleets(const std::vector<std::string>& fleet_ids,
                                           bool terminate_instances);
 
@@ -574,7 +575,8 @@ class Ec2Client {
   bool ModifySpotFleetRequest(const ModifySpotFleetRequestRequest& request);
 
   // Cancels Spot Fleet requests (100 per call), terminating their instances when
-  // asked. Every id appears once in the answer, with an error code when it failed.
+  // asked. Returns AWS's answer: each request it names, with an error code when it
+  // failed.
   std::vector<FleetDeletion> CancelSpotFleetRequests(const std::vector<std::string>& ids,
                                                      bool terminate_instances);
 

@@ -218,6 +218,26 @@ class Ec2FleetHandler : public LaunchHandler {
     return outcome;
   }
 
+  void Discard(const std::string& group_id) override {
+    Ec2Client& ec2 = context_.ec2();
+    std::vector<Fleet> fleets;
+    try {
+      fleets = ec2.DescribeFleets({group_id});  // for its launch template's name
+    } catch (const Error&) {
+      // gone already, or unreadable: deleting it says which
+    }
+    for (const FleetDeletion& d : ec2.DeleteFleets({group_id}, /*terminate_instances=*/true)) {
+      if (!d.error_code.empty() && d.error_code != "fleetIdDoesNotExist") {
+        throw Error(ErrorCode::kCloud, "EC2 Fleet " + group_id + " not deleted: " +
+                                           d.error_code + " " + d.error_message);
+      }
+    }
+    if (!fleets.empty()) {
+      const std::string request_id = TagValue(fleets.front().tags, kRequestIdTag);
+      if (!request_id.empty()) DeleteLaunchTemplateQuietly(ec2, "orb-" + request_id);
+    }
+  }
+
  private:
   AwsContext& context_;
 };

@@ -90,7 +90,10 @@ std::vector<FleetOverride> FleetOverrides(const Template& t, FleetMarkets market
     types.push_back({name, std::max(1, weight), listed});
   }
   if (on_demand_types) {
-    for (const auto& [name, weight] : t.vm_types_on_demand) {
+    for (const auto& entry : t.vm_types_on_demand) {
+      // (Named, not a structured binding: clang 14 cannot capture one in a lambda.)
+      const std::string& name = entry.first;
+      const int weight = entry.second;
       auto same = std::find_if(types.begin(), types.end(),
                                [&](const Type& x) { return x.name == name; });
       if (same == types.end()) {

@@ -119,6 +119,7 @@ std::string HttpResponse::Header(std::string_view name) const { return FindHeade
 
 struct HttpClient::Impl {
   HttpOptions options;
+  HttpTransport transport;  // set: no libcurl, every request goes to it
   CURLSH* share = nullptr;
   // One lock per kind of shared data, so DNS and TLS-session look-ups of different
   // threads do not wait on each other.
@@ -176,7 +177,13 @@ HttpClient::HttpClient(HttpOptions options) : impl_(std::make_unique<Impl>()) {
   Curl().share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 }
 
+HttpClient::HttpClient(HttpTransport transport) : impl_(std::make_unique<Impl>()) {
+  if (!transport) throw Error(ErrorCode::kInternal, "HttpClient needs a transport");
+  impl_->transport = std::move(transport);
+}
+
 HttpClient::~HttpClient() {
+  if (impl_->transport) return;  // libcurl was never used
   for (CURL* handle : impl_->pool) Curl().easy_cleanup(handle);
   impl_->pool.clear();
   Curl().share_cleanup(impl_->share);
@@ -185,6 +192,7 @@ HttpClient::~HttpClient() {
 const HttpOptions& HttpClient::options() const { return impl_->options; }
 
 HttpResponse HttpClient::Send(const HttpRequest& request) {
+  if (impl_->transport) return impl_->transport(request);
   const HttpOptions& opt = impl_->options;
   CURL* h = impl_->TakeHandle();
   struct Returner {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -72,6 +73,9 @@ class NetworkError : public AwsError {
   bool request_sent_;
 };
 
+// Answers a request in place of the network (see HttpClient's second constructor).
+using HttpTransport = std::function<HttpResponse(const HttpRequest&)>;
+
 // An HTTP/1.1 client on libcurl that keeps connections alive across calls (a pool
 // of reused handles, each keeping its connections; DNS and TLS sessions shared
 // between them), verifies TLS, and applies timeouts and proxies. Thread-safe: many
@@ -79,6 +83,10 @@ class NetworkError : public AwsError {
 class HttpClient {
  public:
   explicit HttpClient(HttpOptions options);
+  // A client that hands every request to `transport` instead of sending it (libcurl
+  // is not loaded): for feeding recorded or generated answers to the AWS layer's
+  // parsers (fuzzing, tests). What `transport` throws, Send throws.
+  explicit HttpClient(HttpTransport transport);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;

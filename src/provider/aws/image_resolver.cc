@@ -66,7 +66,7 @@ void ImageResolver::LoadLocked() {
   if (options_.cache_dir.empty()) return;
   nlohmann::json file = ReadJsonCacheFile(cache_path());
   const nlohmann::json* region = nullptr;
-  if (file.value("format", 0) == kCacheFormat && file.contains("regions") &&
+  if (HasCacheFormat(file, kCacheFormat) && file.contains("regions") &&
       file["regions"].is_object() && file["regions"].contains(options_.region)) {
     region = &file["regions"][options_.region];
   }
@@ -74,7 +74,8 @@ void ImageResolver::LoadLocked() {
   for (const auto& [name, e] : region->items()) {
     // Entries of another shape (a damaged or hand-edited file) are skipped.
     if (!e.is_object() || !e.contains("value") || !e["value"].is_string() ||
-        !e.contains("fetched_at") || !e["fetched_at"].is_number_integer()) {
+        !e.contains("fetched_at") || !e["fetched_at"].is_number_integer() ||
+        e["fetched_at"].get<EpochSeconds>() < 0 || !IsAmiId(e["value"].get<std::string>())) {
       continue;
     }
     entries_[name] = {e["value"].get<std::string>(), e["fetched_at"].get<EpochSeconds>()};
@@ -88,7 +89,7 @@ void ImageResolver::StoreLocked(const std::string& name, const Entry& entry) {
   // Merge into what is on disk now: another process may have added entries. (A
   // damaged file was reported when loaded; it is replaced here.)
   nlohmann::json file = ReadJsonCacheFile(path, /*quiet=*/true);
-  if (file.value("format", 0) != kCacheFormat || !file.contains("regions") ||
+  if (!HasCacheFormat(file, kCacheFormat) || !file.contains("regions") ||
       !file["regions"].is_object()) {
     file = {{"format", kCacheFormat}, {"regions", nlohmann::json::object()}};
   }

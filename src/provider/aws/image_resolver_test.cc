@@ -204,6 +204,22 @@ TEST(ImageResolverTest, ADamagedCacheFileIsIgnoredAndRewritten) {
       << R"({"format": 1, "regions": {"us-east-1": {")" << kPath << R"(": {"value": 7}}}})";
   ImageResolver next(Options(dir.dir()), ssm.Fetch());
   EXPECT_EQ(next.Resolve(kPath).source, ImageSource::kSsm);
+
+  // Caught by the cache_file fuzz target: a "format" that is not a number (nlohmann
+  // type_error) and a fetched_at far before 1970 (signed overflow computing the age).
+  // Found by the cache_file fuzz target: a cached value that is not an AMI id was
+  // answered as the image.
+  for (const std::string& text :
+       {std::string(R"({"format": "1"})"),
+        R"({"format": 1, "regions": {"us-east-1": {")" + std::string(kPath) +
+            R"(": {"value": "am9223372036854775807", "fetched_at": )" +
+            std::to_string(NowSeconds()) + "}}}}",
+        R"({"format": 1, "regions": {"us-east-1": {")" + std::string(kPath) +
+            R"(": {"value": "ami-22222222", "fetched_at": -9223372036854775808}}}})"}) {
+    std::ofstream(resolver.cache_path()) << text;
+    ImageResolver damaged(Options(dir.dir()), ssm.Fetch());
+    EXPECT_EQ(damaged.Resolve(kPath).source, ImageSource::kSsm) << text;
+  }
 }
 
 TEST(ImageResolverTest, EntriesAreKeptPerRegion) {

@@ -125,7 +125,7 @@ void InstanceTypeCatalog::LoadLocked() {
   loaded_ = true;
   if (options_.cache_dir.empty()) return;
   nlohmann::json file = ReadJsonCacheFile(cache_path());
-  if (file.value("format", 0) != kCacheFormat || !file.contains("regions") ||
+  if (!HasCacheFormat(file, kCacheFormat) || !file.contains("regions") ||
       !file["regions"].is_object() || !file["regions"].contains(options_.region)) {
     return;
   }
@@ -134,7 +134,8 @@ void InstanceTypeCatalog::LoadLocked() {
   for (const auto& [name, e] : region.items()) {
     // Entries of another shape (a damaged or hand-edited file) are skipped.
     if (!e.is_object() || !IsInt(e, "vcpus") || !IsInt(e, "cores") || !IsInt(e, "memory_mib") ||
-        !IsInt(e, "fetched_at") || !e.contains("architectures") || !e["architectures"].is_array()) {
+        !IsInt(e, "fetched_at") || e["fetched_at"].get<EpochSeconds>() < 0 ||
+        !e.contains("architectures") || !e["architectures"].is_array()) {
       continue;
     }
     Entry entry;
@@ -157,7 +158,7 @@ void InstanceTypeCatalog::StoreLocked(const std::vector<Entry>& fetched) {
   // Merge into what is on disk now: another process may have added entries. (A
   // damaged file was reported when loaded; it is replaced here.)
   nlohmann::json file = ReadJsonCacheFile(path, /*quiet=*/true);
-  if (file.value("format", 0) != kCacheFormat || !file.contains("regions") ||
+  if (!HasCacheFormat(file, kCacheFormat) || !file.contains("regions") ||
       !file["regions"].is_object()) {
     file = {{"format", kCacheFormat}, {"regions", nlohmann::json::object()}};
   }

@@ -189,6 +189,19 @@ TEST(InstanceTypeCatalogTest, ADamagedCacheFileIsIgnoredAndRewritten) {
   InstanceTypeCatalog next(Options(dir.dir()), ec2.Fetch());
   EXPECT_EQ(next.Lookup({"r5.large"}).facts["r5.large"].source, FactSource::kCache);
   EXPECT_EQ(ec2.calls.size(), 1u);
+
+  // Caught by the cache_file fuzz target: a "format" that is not a number threw
+  // nlohmann's type_error out of a call documented never to throw, and a fetched_at far
+  // before 1970 overflowed the age computation. Both files are ignored.
+  for (const char* text :
+       {R"({"format": "1", "regions": {}})",
+        R"({"format": 1, "regions": {"us-east-1": {"r5.large": {"vcpus": 2, "cores": 1,
+            "memory_mib": 16384, "architectures": ["x86_64"],
+            "fetched_at": -9223372036854775808}}}})"}) {
+    std::ofstream(catalog.cache_path()) << text;
+    InstanceTypeCatalog damaged(Options(dir.dir()), ec2.Fetch());
+    EXPECT_EQ(damaged.Cached({"r5.large"}).unknown, std::vector<std::string>{"r5.large"}) << text;
+  }
 }
 
 TEST(InstanceTypeCatalogTest, CachedReadsTheFileOnlyEvenWhenExpiredOrMissing) {

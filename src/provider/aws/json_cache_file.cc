@@ -104,4 +104,10 @@ void WriteJsonCacheFile(const std::string& path, const nlohmann::json& value) {
   }
 }
 
+bool HasCacheFormat(const nlohmann::json& file, int format) {
+  if (!file.is_object()) return false;
+  auto it = file.find("format");
+  return it != file.end() && it->is_number_integer() && it->get<long long>() == format;
+}
+
 }  // namespace orb

@@ -20,4 +20,8 @@ nlohmann::json ReadJsonCacheFile(const std::string& path, bool quiet = false);
 // system's reason when any step fails; `path` is then unchanged.
 void WriteJsonCacheFile(const std::string& path, const nlohmann::json& value);
 
+// True when `file` (as ReadJsonCacheFile returns it) says it is of `format`. A damaged
+// or hand-edited file may hold anything under "format", a string included.
+bool HasCacheFormat(const nlohmann::json& file, int format);
+
 }  // namespace orb

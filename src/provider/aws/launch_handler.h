@@ -47,6 +47,9 @@ class LaunchHandler {
   // Gives machines of the group back (see Provider::ReleaseFromGroup).
   virtual TerminateOutcome Release(const std::string& group_id,
                                    const std::vector<std::string>& machine_ids) = 0;
+
+  // Deletes the group with all its instances (see Provider::DiscardGroup).
+  virtual void Discard(const std::string& group_id) = 0;
 };
 
 // EC2 RunInstances: one call per launch, machines known at once.

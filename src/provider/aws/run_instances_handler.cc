@@ -132,6 +132,8 @@ class RunInstancesHandler : public LaunchHandler {
     return context_.Terminate(ids);
   }
 
+  void Discard(const std::string&) override {}  // RunInstances makes no group
+
  private:
   // RunInstances launches at most 1000 instances per call; a site may ask for fewer.
   int MaxPerCall() const {

@@ -157,6 +157,27 @@ class SpotFleetHandler : public LaunchHandler {
     return outcome;
   }
 
+  void Discard(const std::string& group_id) override {
+    Ec2Client& ec2 = context_.ec2();
+    std::vector<SpotFleetRequest> requests;
+    try {
+      requests = ec2.DescribeSpotFleetRequests({group_id});  // for its launch template
+    } catch (const Error&) {
+      // gone already, or unreadable: cancelling it says which
+    }
+    for (const FleetDeletion& d :
+         ec2.CancelSpotFleetRequests({group_id}, /*terminate_instances=*/true)) {
+      if (!d.error_code.empty() && d.error_code != "fleetRequestIdDoesNotExist") {
+        throw Error(ErrorCode::kCloud, "Spot Fleet request " + group_id + " not cancelled: " +
+                                           d.error_code + " " + d.error_message);
+      }
+    }
+    if (!requests.empty()) {
+      const std::string request_id = TagValue(requests.front().tags, kRequestIdTag);
+      if (!request_id.empty()) DeleteLaunchTemplateQuietly(ec2, "orb-" + request_id);
+    }
+  }
+
  private:
   AwsContext& context_;
 };
