@@ -174,6 +174,9 @@ struct FaultProxy::Impl {
   // being forwarded right now (a repeat waits for the first to finish).
   std::map<std::pair<std::string, std::string>, Recorded> records;
   std::set<std::pair<std::string, std::string>> in_flight;
+  // Auto Scaling groups created through the proxy and not deleted since: AWS refuses
+  // a second group of the same name (AlreadyExists), which moto instead replaces.
+  std::set<std::string> groups;
 
   void Handle(const httplib::Request& req, httplib::Response& res);
   FaultPlan CurrentPlanLocked();
@@ -352,6 +355,12 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
     }
   }
 
+  if (!current.actions.empty() &&
+      std::find(current.actions.begin(), current.actions.end(), call.action) ==
+          current.actions.end()) {
+    draw = 2;  // beyond every fraction: this call is left alone
+    spike_draw = 2;
+  }
   double threshold = current.throttle_fraction;
   if (draw < threshold) {
     Answer(res, protocol, protocol == Protocol::kEc2Query ? 503 : 400,
@@ -428,6 +437,26 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
     in_flight.insert(key);
   }
 
+  const bool creates_group = protocol == Protocol::kOtherQuery &&
+                             call.action == "CreateAutoScalingGroup";
+  const std::string group = call.Param("AutoScalingGroupName");
+  if (creates_group) {
+    bool exists = false;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      exists = groups.count(group) > 0;
+    }
+    if (exists) {
+      Answer(res, protocol, 400, "AlreadyExists",
+             "AutoScalingGroup by this name already exists - A group with the name " + group +
+                 " already exists");
+      update([&](SeenCall& c) { c.status = res.status; });
+      spike();
+      if (drop_after) drop("drop_after");
+      return;
+    }
+  }
+
   // Forward to the upstream.
   httplib::Headers headers;
   for (const auto& [name, value] : req.headers) {
@@ -475,6 +504,12 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
       in_flight.erase(key);
     }
     seen[index].status = result->status;
+    if (result->status >= 200 && result->status < 300) {
+      if (creates_group) groups.insert(group);
+      if (protocol == Protocol::kOtherQuery && call.action == "DeleteAutoScalingGroup") {
+        groups.erase(group);
+      }
+    }
   }
   cv.notify_all();
   spike();
