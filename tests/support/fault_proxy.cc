@@ -15,6 +15,7 @@
 #include <cctype>
 #include <condition_variable>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
@@ -227,7 +228,17 @@ void FaultProxy::Impl::Listen(int on_port) {
   s->Post(".*", handler);
   s->Put(".*", handler);
   if (on_port == 0) {
-    port = s->bind_to_any_port("127.0.0.1");
+    // A port below the kernel's ephemeral range, which outgoing connections never
+    // take: after SetRefusing the same port is free to listen on again.
+    int low = 32768;
+    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    range >> low;
+    std::random_device rd;
+    for (int attempt = 0; attempt < 200 && port <= 0 && low > 10100; ++attempt) {
+      const int candidate = 10000 + static_cast<int>(rd() % static_cast<unsigned>(low - 10000));
+      if (s->bind_to_port("127.0.0.1", candidate)) port = candidate;
+    }
+    if (port <= 0) port = s->bind_to_any_port("127.0.0.1");
     if (port <= 0) throw std::runtime_error("fault proxy: cannot listen on 127.0.0.1");
   } else {
     // The port was ours a moment ago; another program may take it meanwhile, so try
