@@ -1228,20 +1228,39 @@ bool PrivateMountNamespace() {
   return true;
 }
 
+// What a store failure's message must say: what is wrong (one of `reasons`) and
+// what to do (one of `advice`).
+struct StoreFault {
+  std::vector<std::string> reasons;
+  std::vector<std::string> advice;
+};
+
+const StoreFault kDiskFull{{"is full", "No space left", "File too large"},
+                           {"free some space", "check the disk"}};
+const StoreFault kReadOnly{{"read-only", "Read-only", "Permission denied"}, {"writable"}};
+const StoreFault kCorrupt{{"corrupt", "not an orb database", "malformed"},
+                          {"backup", "move it aside"}};
+
 // Checks a call refused because of the store: exit 1, one JSON object whose message
-// names the database file and one of `reasons`.
-void ExpectStoreRefusal(const HfCallResult& r, const fs::path& db,
-                        const std::vector<std::string>& reasons, const std::string& rule) {
+// names the database file, says what is wrong and what to do.
+void ExpectStoreRefusal(const HfCallResult& r, const fs::path& db, const StoreFault& fault,
+                        const std::string& rule) {
   SCOPED_TRACE(r.Describe());
   ASSERT_TRUE(r.json_ok && r.doc.is_object()) << "[" << rule << "] [stdout is one JSON object]";
   EXPECT_EQ(r.exit_code, 1) << "[" << rule << "] [a store failure exits non-zero (1)]";
   const std::string message = Str(r.doc, "message");
   EXPECT_THAT(message, ::testing::HasSubstr(db.string()))
       << "[" << rule << "] [the message names the database file]";
-  bool reason = false;
-  for (const std::string& w : reasons) reason = reason || message.find(w) != std::string::npos;
-  EXPECT_TRUE(reason) << "[" << rule << "] [the message says what is wrong: one of "
-                      << ::testing::PrintToString(reasons) << "] " << message;
+  auto says = [&](const std::vector<std::string>& words) {
+    for (const std::string& w : words) {
+      if (message.find(w) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(says(fault.reasons)) << "[" << rule << "] [the message says what is wrong: one of "
+                                   << ::testing::PrintToString(fault.reasons) << "] " << message;
+  EXPECT_TRUE(says(fault.advice)) << "[" << rule << "] [the message says what to do: one of "
+                                  << ::testing::PrintToString(fault.advice) << "] " << message;
 }
 
 // Instance id -> state, as moto has them.
@@ -1349,7 +1368,7 @@ TEST_F(CampaignStorageTest, DiskFullRefusesCleanlyAndRecoversOnceSpaceIsFreed) {
   } else {
     sb.SetFileSizeLimit(0);  // unprivileged stand-in: no file may grow
   }
-  const std::vector<std::string> full = {"is full", "No space left", "File too large"};
+  const StoreFault& full = kDiskFull;
   HfCallResult r;
   EXPECT_TRUE(hf.Templates()) << "[getAvailableTemplates needs no room on the disk]";
   const std::string c = hf.Request(kRunTemplate, 1, &r);
@@ -1455,7 +1474,7 @@ TEST_F(CampaignStorageTest, DiskFillingUpDuringALaunchLeavesNoUntrackedInstance)
     id = ledger.CheckCreated(r, "req-");
     ledger.Requested(id, kRunTemplate, 2);
   } else {
-    ExpectStoreRefusal(r, sb.work_dir() / "orb.db", {"is full", "No space left", "File too large"},
+    ExpectStoreRefusal(r, sb.work_dir() / "orb.db", kDiskFull,
                        "requestMachines when the disk fills up during the launch");
   }
   if (mounts_) {
@@ -1504,7 +1523,7 @@ TEST_F(CampaignStorageTest, ReadOnlyWorkDirRefusesCleanlyAndRecovers) {
     fs::permissions(db, fs::perms::owner_read);
     fs::permissions(sb.work_dir(), fs::perms::owner_read | fs::perms::owner_exec);
   }
-  const std::vector<std::string> readonly = {"read-only", "Read-only", "Permission denied"};
+  const StoreFault& readonly = kReadOnly;
   HfCallResult r;
   EXPECT_TRUE(hf.Templates()) << "[getAvailableTemplates needs no write]";
   EXPECT_TRUE(hf.Request(kRunTemplate, 1, &r).empty());
@@ -1565,14 +1584,11 @@ class CampaignCorruptStoreTest : public CampaignStorageTest {
 
     v.damage(db);
     const std::string bad = Slurp(db);
-    const std::vector<std::string> corrupt = {"corrupt", "not an orb database", "malformed"};
+    const StoreFault& corrupt = kCorrupt;
     HfCallResult r;
     hf.Templates();
     EXPECT_TRUE(hf.Request(kRunTemplate, 1, &r).empty());
     ExpectStoreRefusal(r, db, corrupt, "requestMachines with a corrupt store");
-    EXPECT_THAT(Str(r.doc, "message"), ::testing::AnyOf(::testing::HasSubstr("backup"),
-                                                        ::testing::HasSubstr("move it aside")))
-        << "[the message says what to do]";
     hf.Status({a}, &r);
     ExpectStoreRefusal(r, db, corrupt, "getRequestStatus with a corrupt store");
     const std::vector<HostRef> held_a = ledger.TakeHeldOf(a);
