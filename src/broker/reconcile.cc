@@ -47,7 +47,11 @@ ReconcileReport Broker::Reconcile(bool dry_run, bool refresh_open) {
     std::vector<std::string> orphans;
     std::map<std::string, std::vector<CloudMachine>> adopt;  // by request id
     for (const CloudMachine& c : found) {
-      if (store().GetMachine(c.machine_id)) continue;  // recorded: nothing to do
+      // Recorded: nothing to do. A record of no request only notes that HostFactory
+      // returned an id this store did not know (a store started afresh): the instance
+      // is this broker's all the same, and judged below like any unrecorded one.
+      std::optional<Machine> known = store().GetMachine(c.machine_id);
+      if (known && !known->request_id.empty()) continue;
       ReconcileAction a;
       a.provider = name;
       a.machine_id = c.machine_id;

@@ -225,39 +225,54 @@ std::string Broker::RequestMachines(const std::string& template_id, int count,
   });
   CrashPoint("acquire.after_intent");
   std::vector<std::string> refusals;
-  for (std::size_t at = 0;; ++at) {
-    const bool more = at + 1 < instances.size();
-    std::string refusal;
-    Launch(r, /*adopt_first=*/false, more ? &refusal : nullptr);
-    if (refusal.empty()) break;
-    // The instance refused as a whole before launching anything: the next one is
-    // asked, with a plan stored (replacing the refused one) before it is sent.
-    spdlog::warn("request {}: provider instance {} refused the launch, trying {}: {}",
-                 r.request_id, instances[at], instances[at + 1], refusal);
-    refusals.push_back(instances[at] + ": " + refusal);
-    LaunchPlan next;
-    try {
-      next = plan_on(at + 1);
-    } catch (const Error& e) {
-      // Nothing more to try: the request ends with what the instances said.
-      refusals.push_back(instances[at + 1] + ": " + e.what());
-      r.launch_state = LaunchState::kSettled;
-      r.status = RequestStatus::kCompleteWithError;
-      r.message = Join(refusals, "; ");
-      r.updated_at = NowSeconds();
-      store().UpdateRequest(r);
-      break;
+  try {
+    for (std::size_t at = 0;; ++at) {
+      const bool more = at + 1 < instances.size();
+      std::string refusal;
+      Launch(r, /*adopt_first=*/false, more ? &refusal : nullptr);
+      if (refusal.empty()) break;
+      // The instance refused as a whole before launching anything: the next one is
+      // asked, with a plan stored (replacing the refused one) before it is sent.
+      spdlog::warn("request {}: provider instance {} refused the launch, trying {}: {}",
+                   r.request_id, instances[at], instances[at + 1], refusal);
+      refusals.push_back(instances[at] + ": " + refusal);
+      LaunchPlan next;
+      try {
+        next = plan_on(at + 1);
+      } catch (const Error& e) {
+        // Nothing more to try: the request ends with what the instances said.
+        refusals.push_back(instances[at + 1] + ": " + e.what());
+        r.launch_state = LaunchState::kSettled;
+        r.status = RequestStatus::kCompleteWithError;
+        r.message = Join(refusals, "; ");
+        r.updated_at = NowSeconds();
+        store().UpdateRequest(r);
+        break;
+      }
+      store().Transaction([&] {
+        StorePlan(r, next);
+        r.provider_name = instances[at + 1];
+        r.client_token = order.client_token;
+        r.launch_state = LaunchState::kIntent;
+        r.message = "provider instance " + Join(refusals, "; provider instance ") + "; trying " +
+                    instances[at + 1];
+        r.updated_at = NowSeconds();
+        store().UpdateRequest(r);
+      });
     }
-    store().Transaction([&] {
-      StorePlan(r, next);
-      r.provider_name = instances[at + 1];
-      r.client_token = order.client_token;
-      r.launch_state = LaunchState::kIntent;
-      r.message = "provider instance " + Join(refusals, "; provider instance ") + "; trying " +
-                  instances[at + 1];
-      r.updated_at = NowSeconds();
-      store().UpdateRequest(r);
-    });
+  } catch (const Error& e) {
+    // The intent is durable, so the request exists whatever failed after it (most
+    // likely the store, while recording what the launch made): getRequestStatus
+    // resumes it, adopting what carries its tag or replaying the stored call with its
+    // token. HostFactory must get the id to poll it: a failure answer would leave
+    // whatever was launched to nobody.
+    spdlog::error("request {}: launch not confirmed, getRequestStatus will resume it: {}",
+                  r.request_id, e.what());
+    if (message) {
+      *message = "Request " + r.request_id + " accepted; its launch is not confirmed yet (" +
+                 e.what() + "): getRequestStatus resumes it.";
+    }
+    return r.request_id;
   }
   if (message) {
     *message = r.status == RequestStatus::kCompleteWithError

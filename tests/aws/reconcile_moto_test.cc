@@ -132,6 +132,31 @@ TEST_F(ReconcileTest, OrphansAreTerminatedAfterTheirGraceAndNothingElseIsTouched
   EXPECT_EQ(Reconcile()["instances_seen"], 0) << "[a second pass finds nothing left]";
 }
 
+TEST_F(ReconcileTest, HostReturnedWhileTheStoreDidNotKnowItIsStillAnOrphan) {
+  // A store started afresh (the old one lost): HostFactory returns a host of a request
+  // the new store never saw. The return only notes the id; the instance is still this
+  // broker's and must not escape the reconciler.
+  const std::vector<Tag> ours = {{"orb:broker-id", broker_id_},
+                                 {"orb:request-id", "req-11111111-1111-1111-1111-111111111111"}};
+  const std::string host = LaunchBehindOrbsBack(ours);
+  fs::create_directories(root_ / "work");
+  const fs::path input = root_ / "return.json";
+  std::ofstream(input) << json{{"machines", {{{"name", "ip-10-0-0-1.ec2.internal"},
+                                              {"machineId", host}}}}}
+                              .dump();
+  OrbOutcome ret = RunOrb({"hostfactory", "requestReturnMachines", "-f", input.string()}, env_,
+                          root_);
+  ASSERT_EQ(ret.code, 0) << ret.out << ret.err;
+  EXPECT_NE(ret.out.find("not machines of this orb"), std::string::npos) << ret.out;
+  EXPECT_EQ(State(host), "running") << "[an unknown host is not terminated by the return]";
+
+  env_["ORB_RECONCILE_ORPHAN_GRACE_SEC"] = "0";
+  json done = Reconcile();
+  EXPECT_EQ(ActionsById(done), (std::map<std::string, std::string>{{host, "terminate"}}))
+      << "[the note of the return does not hide the instance from the reconciler]";
+  EXPECT_TRUE(State(host) == "shutting-down" || State(host) == "terminated") << State(host);
+}
+
 TEST_F(ReconcileTest, InstanceOfAnOpenRequestIsAdoptedNotTerminated) {
   OrbOutcome created =
       RunOrb({"requests", "create", "--template-id", "Micro", "--count", "1", "--format", "json"},

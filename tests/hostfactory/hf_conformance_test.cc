@@ -1375,6 +1375,28 @@ TEST_F(HfFaultTest, UnconfirmedLaunchIsResumedThoughPolledMoreOftenThanItsRetryD
   EXPECT_EQ(cloud_->InstancesOfRequest(req).size(), 2u);
 }
 
+TEST_F(HfFaultTest, LostAutoScalingGroupCreationIsReplayedNotSettledAsRefused) {
+  // CreateAutoScalingGroup has no ClientToken: a lost answer is not resent at once,
+  // but the group may exist and be launching, so the request must not end refused.
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = FaultSandbox(proxy);
+  FaultPlan lost;
+  lost.drop_after_fraction = 1.0;  // the group is created, its answer lost
+  lost.actions = {"CreateAutoScalingGroup"};
+  proxy.SetPlan(lost);
+  const std::string req = RequestMachines(sb, "Asg-Small", 2);
+  proxy.SetPlan(FaultPlan{});
+  ASSERT_FALSE(req.empty());
+  ASSERT_EQ(CountCalls(proxy, "CreateAutoScalingGroup", true), 1);
+  StatusBook book;
+  auto final = PollUntilTerminal(sb, {req}, book, seconds(30));
+  EXPECT_EQ(Str(final[req], "status"), "complete")
+      << "[a group whose creation answer was lost is found by the replay] " << final[req].dump();
+  EXPECT_EQ(InstanceIds(cloud_->InstancesOfRequest(req)), MachineIds(final[req]))
+      << "[every instance the group launched is reported: no orphans]";
+  EXPECT_EQ(cloud_->AutoScalingGroupNames().size(), 1u) << "[one group per request]";
+}
+
 TEST_F(HfFaultTest, CloudErrorDuringPollAnswersRunning) {
   FaultProxy proxy(moto_endpoint_);
   HfSandbox& sb = FaultSandbox(proxy);

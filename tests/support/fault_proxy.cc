@@ -15,6 +15,7 @@
 #include <cctype>
 #include <condition_variable>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
@@ -174,6 +175,9 @@ struct FaultProxy::Impl {
   // being forwarded right now (a repeat waits for the first to finish).
   std::map<std::pair<std::string, std::string>, Recorded> records;
   std::set<std::pair<std::string, std::string>> in_flight;
+  // Auto Scaling groups created through the proxy and not deleted since: AWS refuses
+  // a second group of the same name (AlreadyExists), which moto instead replaces.
+  std::set<std::string> groups;
 
   void Handle(const httplib::Request& req, httplib::Response& res);
   FaultPlan CurrentPlanLocked();
@@ -182,7 +186,6 @@ struct FaultProxy::Impl {
   void Answer(httplib::Response& res, Protocol protocol, int status, const std::string& code,
               const std::string& message);
 
-  std::set<std::string> asg_names;  // Auto Scaling groups created through the proxy
 };
 
 FaultPlan FaultProxy::Impl::CurrentPlanLocked() {
@@ -226,7 +229,17 @@ void FaultProxy::Impl::Listen(int on_port) {
   s->Post(".*", handler);
   s->Put(".*", handler);
   if (on_port == 0) {
-    port = s->bind_to_any_port("127.0.0.1");
+    // A port below the kernel's ephemeral range, which outgoing connections never
+    // take: after SetRefusing the same port is free to listen on again.
+    int low = 32768;
+    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    range >> low;
+    std::random_device rd;
+    for (int attempt = 0; attempt < 200 && port <= 0 && low > 10100; ++attempt) {
+      const int candidate = 10000 + static_cast<int>(rd() % static_cast<unsigned>(low - 10000));
+      if (s->bind_to_port("127.0.0.1", candidate)) port = candidate;
+    }
+    if (port <= 0) port = s->bind_to_any_port("127.0.0.1");
     if (port <= 0) throw std::runtime_error("fault proxy: cannot listen on 127.0.0.1");
   } else {
     // The port was ours a moment ago; another program may take it meanwhile, so try
@@ -365,6 +378,12 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
     }
   }
 
+  if (!current.actions.empty() &&
+      std::find(current.actions.begin(), current.actions.end(), call.action) ==
+          current.actions.end()) {
+    draw = 2;  // beyond every fraction: this call is left alone
+    spike_draw = 2;
+  }
   double threshold = current.throttle_fraction;
   if (draw < threshold) {
     Answer(res, protocol, protocol == Protocol::kEc2Query ? 503 : 400,
@@ -441,27 +460,21 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
     in_flight.insert(key);
   }
 
-  // AWS's name uniqueness for Auto Scaling groups, which moto lacks (it replaces a
-  // group created again under the same name, keeping the first one's instances).
-  if (call.action == "CreateAutoScalingGroup" || call.action == "DeleteAutoScalingGroup") {
-    std::string name;
-    for (const auto& [n, v] : call.params) {
-      if (n == "AutoScalingGroupName") name = v;
-    }
+  const bool creates_group = protocol == Protocol::kOtherQuery &&
+                             call.action == "CreateAutoScalingGroup";
+  const std::string group = call.Param("AutoScalingGroupName");
+  if (creates_group) {
     bool exists = false;
     {
       std::lock_guard<std::mutex> lock(mu);
-      if (call.action == "DeleteAutoScalingGroup") {
-        asg_names.erase(name);
-      } else {
-        exists = !asg_names.insert(name).second;
-      }
+      exists = groups.count(group) > 0;
     }
     if (exists) {
       Answer(res, protocol, 400, "AlreadyExists",
-             "AutoScalingGroup by this name already exists - A group with the name " + name +
+             "AutoScalingGroup by this name already exists - A group with the name " + group +
                  " already exists");
       update([&](SeenCall& c) { c.status = res.status; });
+      spike();
       if (drop_after) drop("drop_after");
       return;
     }
@@ -514,6 +527,12 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
       in_flight.erase(key);
     }
     seen[index].status = result->status;
+    if (result->status >= 200 && result->status < 300) {
+      if (creates_group) groups.insert(group);
+      if (protocol == Protocol::kOtherQuery && call.action == "DeleteAutoScalingGroup") {
+        groups.erase(group);
+      }
+    }
   }
   cv.notify_all();
   spike();

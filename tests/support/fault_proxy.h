@@ -48,6 +48,8 @@ struct FaultPlan {
   // Action -> XML body answered with HTTP 200 without forwarding: answers AWS gives
   // that moto cannot (e.g. a spot interruption notice), shaped as AWS documents them.
   std::map<std::string, std::string> answers;
+  // When not empty, the random faults (and spikes) hit only calls of these actions.
+  std::vector<std::string> actions;
   unsigned seed = 1;
 };
 
@@ -82,7 +84,9 @@ struct SeenCall {
 // injects faults and gives AWS's ClientToken semantics, which moto lacks: a call
 // repeating an earlier (Action, ClientToken) with the same parameters gets the
 // recorded answer without reaching moto; with other parameters it gets 400
-// IdempotentParameterMismatch. Records every call for assertions.
+// IdempotentParameterMismatch. Likewise CreateAutoScalingGroup of a name it created
+// (and did not see deleted) gets AWS's 400 AlreadyExists, where moto would replace
+// the group. Records every call for assertions.
 class FaultProxy {
  public:
   FaultProxy(std::string upstream_endpoint, FaultPlan plan = {});

@@ -131,7 +131,16 @@ class AsgHandler : public LaunchHandler {
       context_.asg().CreateAutoScalingGroup(QueryParams::FromJson(plan.body.at("group")));
     } catch (const AwsError& e) {
       // A replay after a crash or a lost answer finds the group made the first time.
-      if (e.aws_code() != "AlreadyExists") throw;
+      if (e.aws_code() != "AlreadyExists") {
+        // No answer (lost, or never sent) or a server error: the group may exist and be
+        // launching. The call is not resent here (it has no ClientToken), but the
+        // broker's later replay of it is safe, so the failure is one to retry, never a
+        // refusal that would settle the request while its group launches.
+        if (!e.retryable() && (e.http_status() == 0 || e.http_status() >= 500)) {
+          throw AwsError(e.aws_code(), e.what(), e.request_id(), e.http_status(), true);
+        }
+        throw;
+      }
     }
     LaunchResult result;
     result.cloud_host_id = std::string(kAsgGroupPrefix) + name;
