@@ -291,16 +291,21 @@ TerminateOutcome Broker::TerminateMachines(const std::vector<Machine>& all_machi
   for (const Machine& m : machines) {
     if (!m.cloud_host_id.empty()) members.push_back(m.machine_id);
   }
-  std::set<std::string> live;
+  std::set<std::string> live, gone;
   if (!members.empty()) {
     for (const CloudMachine& c : cloud.Describe(members)) {
-      if (!IsFinalMachineState(c.state) && c.state != MachineState::kShuttingDown) {
-        live.insert(c.machine_id);
-      }
+      const bool going = IsFinalMachineState(c.state) || c.state == MachineState::kShuttingDown;
+      (going ? gone : live).insert(c.machine_id);
     }
   }
   std::set<std::string> taken_groups;  // groups of members the cloud already took
   for (const Machine& m : machines) {
+    if (gone.count(m.machine_id)) {
+      // Already on its way out: terminating it again changes nothing at AWS (and
+      // upsets emulators that count a fleet's capacity per call).
+      taken_groups.insert(m.cloud_host_id);
+      continue;
+    }
     const bool through_group = !m.cloud_host_id.empty() && live.count(m.machine_id);
     by_group[through_group ? m.cloud_host_id : std::string()].push_back(m.machine_id);
     if (!m.cloud_host_id.empty() && !through_group) taken_groups.insert(m.cloud_host_id);

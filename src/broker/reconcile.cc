@@ -166,8 +166,17 @@ void Broker::AbandonRequest(Request r, ReconcileReport& report, bool dry_run) {
   //    the group it made (if it reached the cloud) becomes known. Loose instances of
   //    an unconfirmed RunInstances call carry the request's tag: the orphan sweep
   //    below terminates them.
-  if (r.launch_state == LaunchState::kIntent && LaunchCreatesGroup(r)) {
-    Launch(r, /*adopt_first=*/true);
+  //    A replay that is not confirmed either (no answer, a 5xx, a describe after the
+  //    create failing) is tried again; still unconfirmed, the request stays open for
+  //    the next pass: settling it now would lose the group the call may have made.
+  if (LaunchCreatesGroup(r)) {
+    for (int attempt = 0; attempt < 3 && r.launch_state == LaunchState::kIntent; ++attempt) {
+      Launch(r, /*adopt_first=*/true);
+    }
+    if (r.launch_state == LaunchState::kIntent) {
+      throw Error(ErrorCode::kCloud, "its group-creating call is still unconfirmed (" +
+                                         r.message + "); the next pass settles it");
+    }
   }
   // 3. Its groups deleted with their instances, its machines terminated.
   std::vector<Machine> machines = MachinesOfRequest(r);

@@ -64,9 +64,18 @@ int UnitsOf(const Template& templ, const std::vector<Machine>& machines) {
   return units;
 }
 
-bool IsRetryable(const Error& e) {
-  if (const auto* aws = dynamic_cast<const AwsError*>(&e)) return aws->retryable();
-  return false;
+// True when the launch call certainly took no effect: AWS answered it with a refusal
+// (a 4xx that is not throttling, or a capacity or quota shortage), or orb failed before
+// any AWS call (e.g. a template problem). Anything else (no answer, a 5xx, the
+// endpoint's circuit open, orb's own pacing) leaves the call unconfirmed: it, or an
+// earlier attempt, may have reached AWS, so it is replayed with its token and never
+// settled as refused (which would forget whatever it made).
+bool Refused(const Error& e) {
+  const auto* aws = dynamic_cast<const AwsError*>(&e);
+  if (aws == nullptr) return true;
+  if (aws->retryable() || aws->aws_code() == "CircuitOpen") return false;
+  if (!ClassifyLaunchError(aws->aws_code()).empty()) return true;
+  return aws->http_status() >= 400 && aws->http_status() < 500;
 }
 
 // The pool key under which a provider instance's recent refusal is remembered.
@@ -328,7 +337,7 @@ void Broker::Launch(Request& r, bool adopt_first, std::string* instance_refusal)
             return;
           }
         }
-        if (IsRetryable(e)) {
+        if (!Refused(e)) {
           // The call may or may not have reached the cloud: the next status call
           // replays it with the same token (or adopts what it made).
           spdlog::warn("request {}: launch did not complete: {}", r.request_id, e.what());

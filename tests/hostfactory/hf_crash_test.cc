@@ -119,6 +119,12 @@ class HfCrashTest : public ::testing::TestWithParam<CrashCase> {
     if (HasFailure()) {
       for (const std::string& c : sb_->transcript()) std::cout << c << "\n";
       std::cout << "==== orb's logs\n" << sb_->LogTail(120) << "====\n";
+      std::cout << "==== AWS calls through the proxy\n";
+      for (const SeenCall& s : proxy_->seen()) {
+        std::cout << s.action << " -> " << s.status << (s.replayed ? " (replayed)" : "")
+                  << (s.fault.empty() ? "" : " fault=" + s.fault) << "\n";
+      }
+      std::cout << "====\n";
     }
   }
 
@@ -221,20 +227,6 @@ class HfCrashTest : public ::testing::TestWithParam<CrashCase> {
 
 TEST_P(HfCrashTest, NothingDuplicatedLostOrLeaked) {
   const CrashCase& c = GetParam();
-  if (std::string(c.api.name) == "SpotFleet" && !c.acquire && c.point == "aws.answered") {
-    // After the first attempt's TerminateInstances, moto starts new instances in the
-    // fleet (it models a Spot Fleet's members as persistent spot requests) and keeps
-    // listing terminated members in DescribeSpotFleetInstances; AWS does neither.
-    // Not yet confirmed against AWS's recorded behaviour: open in docs/reliability.md.
-    GTEST_SKIP() << "moto relaunches terminated Spot Fleet members (docs/reliability.md)";
-  }
-  if (c.api.makes_group && c.acquire && c.point == "acquire.after_intent" &&
-      std::getenv("ORB_CRASH_OPEN_CASES") == nullptr) {
-    // Intermittent (seen twice in about 150 runs, Auto Scaling and EC2 Fleet request):
-    // the group that the abandonment's resumed launch creates is sometimes left with
-    // its instances running. Open in docs/reliability.md; ORB_CRASH_OPEN_CASES=1 runs it.
-    GTEST_SKIP() << "intermittent leak after abandoning a group launch (docs/reliability.md)";
-  }
   const auto started = std::chrono::steady_clock::now();
   const json request = {{"template", {{"templateId", c.api.template_id}, {"machineCount", 2}}}};
   std::string known_acquire;           // the acquire request HostFactory knows
@@ -356,6 +348,104 @@ TEST_P(HfCrashTest, NothingDuplicatedLostOrLeaked) {
 
 INSTANTIATE_TEST_SUITE_P(EveryStepEveryApi, HfCrashTest, ::testing::ValuesIn(AllCases()),
                          CaseName);
+
+}  // namespace
+}  // namespace orb::testing
+
+namespace orb::testing {
+namespace {
+
+// The abandonment of a group launch whose replay is not confirmed either: the
+// request stays open (settling it would forget the group the call may have made) and
+// the next pass, with AWS answering again, deletes the group with its instances.
+class HfAbandonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MotoServer& moto = MotoServer::Shared();
+    moto.Reset();
+    proxy_ = std::make_unique<FaultProxy>(moto.endpoint());
+    cloud_ = std::make_unique<MotoSide>(moto.endpoint());
+    sb_ = std::make_unique<HfSandbox>(proxy_->endpoint());
+    sb_->WriteConfig({{"AWS_INSTANCE_PENDING_TIMEOUT_SEC", 600}});
+    sb_->WriteTemplates(SuiteTemplates(cloud_->ImageId(), cloud_->SubnetId()));
+    auto& env = sb_->env();
+    env["ORB_RECONCILE_INTERVAL_SEC"] = "0";
+    env["ORB_RECONCILE_ORPHAN_GRACE_SEC"] = "0";
+    env["ORB_RECONCILE_UNACKNOWLEDGED_GRACE_SEC"] = "0";
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      for (const std::string& c : sb_->transcript()) std::cout << c << "\n";
+      std::cout << "==== orb's logs\n" << sb_->LogTail(120) << "====\n";
+    }
+  }
+
+  // The one request the store holds, as `orb requests list` reports it.
+  json OnlyRequest() {
+    OrbOutcome o = RunOrb({"requests", "list", "--format", "json"}, sb_->env(), sb_->root());
+    EXPECT_EQ(o.code, 0) << o.err;
+    json doc = json::parse(o.out, nullptr, false);
+    if (doc.is_object() && doc.contains("requests")) doc = doc["requests"];
+    EXPECT_TRUE(doc.is_array() && doc.size() == 1) << o.out;
+    return doc.is_array() && doc.size() == 1 ? doc[0] : json();
+  }
+
+  void Check(const char* template_id, const char* create_action) {
+    sb_->env()["ORB_CRASH_AT"] = "acquire.after_intent";
+    HfCallResult r = sb_->Call(
+        kRequestMachines, json{{"template", {{"templateId", template_id}, {"machineCount", 2}}}});
+    sb_->env().erase("ORB_CRASH_AT");
+    ASSERT_EQ(r.exit_code, 128 + 9) << r.Describe();
+
+    // Every replay of the create call reaches AWS but its answer is lost.
+    FaultPlan lost_answers;
+    lost_answers.drop_after_fraction = 1.0;
+    lost_answers.actions = {create_action};
+    proxy_->SetPlan(lost_answers);
+    // (The pass may end in error: the endpoint's circuit opens after the failures.)
+    OrbOutcome first = RunOrb({"reconcile", "--format", "json"}, sb_->env(), sb_->root());
+    json open = OnlyRequest();
+    EXPECT_EQ(open.value("status", ""), "running")
+        << "[an unconfirmed group launch keeps its request open] " << open.dump() << "\n"
+        << first.out << first.err;
+    const std::string log = sb_->LogTail(50);
+    EXPECT_NE(log.find("not abandoned yet: its group-creating call is still unconfirmed"),
+              std::string::npos)
+        << "[the pass logs why it left the request] " << log;
+    int forwarded = 0;
+    for (const SeenCall& s : proxy_->seen()) forwarded += s.action == create_action && s.forwarded;
+    EXPECT_GE(forwarded, 1) << "[the replay reached AWS]";
+
+    // AWS answers again: the next pass settles the request and gives the group back.
+    proxy_->SetPlan(FaultPlan{});
+    OrbOutcome second = RunOrb({"reconcile", "--format", "json"}, sb_->env(), sb_->root());
+    EXPECT_EQ(second.code, 0) << second.out << second.err;
+    json done = OnlyRequest();
+    EXPECT_EQ(done.value("status", ""), "complete_with_error") << done.dump();
+    EXPECT_NE(done.value("message", "").find("abandoned"), std::string::npos) << done.dump();
+    for (const Instance& i : cloud_->AllInstances()) {
+      EXPECT_FALSE(Live(i)) << "[nothing of the abandoned request runs] " << i.instance_id;
+    }
+    for (const Fleet& f : cloud_->ec2().DescribeFleets({})) {
+      EXPECT_TRUE(f.type == "instant" || f.state.rfind("deleted", 0) == 0)
+          << "[no fleet outlives it] " << f.fleet_id << " " << f.state;
+    }
+    EXPECT_TRUE(cloud_->AutoScalingGroupNames().empty()) << "[no Auto Scaling group outlives it]";
+  }
+
+  std::unique_ptr<FaultProxy> proxy_;
+  std::unique_ptr<MotoSide> cloud_;
+  std::unique_ptr<HfSandbox> sb_;
+};
+
+TEST_F(HfAbandonTest, UnconfirmedAutoScalingReplayKeepsTheRequestUntilTheGroupIsKnown) {
+  Check("Asg-Small", "CreateAutoScalingGroup");
+}
+
+TEST_F(HfAbandonTest, UnconfirmedEc2FleetReplayKeepsTheRequestUntilTheFleetIsKnown) {
+  Check("Fleet-Request", "CreateFleet");
+}
 
 }  // namespace
 }  // namespace orb::testing

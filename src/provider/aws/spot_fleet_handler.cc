@@ -140,10 +140,21 @@ class SpotFleetHandler : public LaunchHandler {
       ec2.ModifySpotFleetRequest(m);
     }
     TerminateOutcome outcome = context_.Terminate(machine_ids);
+    // The fleet is empty when no other member lives: a member listed but already
+    // terminated (taken by AWS, or by an earlier return that died before cancelling
+    // the fleet) does not count.
     std::set<std::string> going(machine_ids.begin(), machine_ids.end());
-    bool empty = true;
+    std::vector<std::string> others;
     for (const FleetInstance& i : ec2.DescribeSpotFleetInstances(group_id)) {
-      if (!going.count(i.instance_id)) empty = false;
+      if (!going.count(i.instance_id)) others.push_back(i.instance_id);
+    }
+    bool empty = true;
+    if (!others.empty()) {
+      for (const CloudMachine& c : context_.Describe(others)) {
+        if (!IsFinalMachineState(c.state) && c.state != MachineState::kShuttingDown) {
+          empty = false;
+        }
+      }
     }
     if (empty && !requests.empty()) {
       try {
