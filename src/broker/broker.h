@@ -254,7 +254,9 @@ class Broker {
 
   // Hosts the cloud took or is taking back, among `machines` (or, when empty,
   // every active machine of this broker): gone, terminated, stopped, stopping or
-  // shutting down. Read-only.
+  // shutting down, or warned of (a spot interruption notice, a rebalance
+  // recommendation) with the seconds left. Records the notices waiting in the
+  // providers' notice queues first.
   std::vector<ReturnCandidate> ReturnCandidates(const std::vector<MachineRef>& machines);
 
   // The machines of an acquire request that are not yet returned (for `orb
@@ -357,6 +359,11 @@ class Broker {
   // every request.group_watch_sec per group): attaches the members a group launched
   // on its own (replacements) to the request that created it.
   void WatchGroups(const std::vector<Machine>& active);
+
+  // Reads every provider instance's notice queue (at most a bounded number of
+  // messages per call), records each notice on the active machine it names, and
+  // then deletes the messages read. A queue that cannot be read only warns.
+  void RecordQueuedNotices();
 
   // The instance-type facts the provider already holds, for the template loader (no
   // cloud call; a provider that cannot be built knows none).

@@ -161,6 +161,18 @@ std::vector<ReturnCandidate> Broker::ReturnCandidates(const std::vector<MachineR
     EpochSeconds created_at = 0;
     std::string instance;  // the provider instance to ask ("" = the default one)
     bool spot = false;     // may get an interruption notice
+    InterruptionNotice queued;  // the notice recorded from a notice queue, if any
+  };
+  // Notices queued since the last call are recorded on their machines first.
+  RecordQueuedNotices();
+  // The notice a machine holds from a queue ("" action: none).
+  auto queued_notice = [](const Machine& m) {
+    InterruptionNotice n;
+    n.machine_id = m.machine_id;
+    n.action = m.notice_action;
+    n.takes_effect_at = m.notice_takes_effect_at;
+    n.detail = "from the interruption queue";
+    return n;
   };
   std::vector<Watched> watched;
   if (refs.empty()) {
@@ -174,16 +186,17 @@ std::vector<ReturnCandidate> Broker::ReturnCandidates(const std::vector<MachineR
     for (const Machine& m : active) {
       if (!m.return_request_id.empty() || m.acquire_result != MachineResult::kSucceed) continue;
       watched.push_back({m.name, m.machine_id, true, m.created_at, m.provider_name,
-                         m.price_type == "spot"});
+                         m.price_type == "spot", queued_notice(m)});
     }
   } else {
     for (const MachineRef& ref : refs) {
       std::optional<Machine> m = Resolve(store(), ref);
       if (m) {
         watched.push_back({m->name.empty() ? ref.name : m->name, m->machine_id, true,
-                           m->created_at, m->provider_name, m->price_type == "spot"});
+                           m->created_at, m->provider_name, m->price_type == "spot",
+                           queued_notice(*m)});
       } else {
-        watched.push_back({ref.name, ref.machine_id, false, 0, DefaultProviderName()});
+        watched.push_back({ref.name, ref.machine_id, false, 0, DefaultProviderName(), false, {}});
       }
     }
   }
@@ -216,6 +229,12 @@ std::vector<ReturnCandidate> Broker::ReturnCandidates(const std::vector<MachineR
                    e.what());
     }
   }
+  // A queued notice counts where the cloud's request status says nothing (yet).
+  for (const Watched& w : watched) {
+    if (!w.queued.action.empty() && !notices.count(w.machine_id)) {
+      notices[w.machine_id] = w.queued;
+    }
+  }
 
   const EpochSeconds now = NowSeconds();
   const long long grace = config_.GetInt("request.visibility_grace_sec");
@@ -234,9 +253,16 @@ std::vector<ReturnCandidate> Broker::ReturnCandidates(const std::vector<MachineR
                                                      (it->second.state == MachineState::kPending ||
                                                       it->second.state == MachineState::kRunning)) {
       const long long left = n->second.takes_effect_at - now;
-      c.grace_period = static_cast<int>(std::clamp<long long>(left, 0, 120));
-      c.reason = "spot interruption notice: the cloud will " + n->second.action + " it in " +
-                 std::to_string(c.grace_period) + " s (" + n->second.detail + ")";
+      const bool rebalance = n->second.action == "rebalance";
+      // A spot interruption comes two minutes ahead; a rebalance recommendation's
+      // grace is the site's choice (aws.rebalance_grace_sec).
+      c.grace_period = static_cast<int>(std::clamp<long long>(left, 0, rebalance ? 86400 : 120));
+      c.reason = rebalance ? "rebalance recommendation: the cloud may interrupt it soon; "
+                             "replace it within " +
+                                 std::to_string(c.grace_period) + " s (" + n->second.detail + ")"
+                           : "spot interruption notice: the cloud will " + n->second.action +
+                                 " it in " + std::to_string(c.grace_period) + " s (" +
+                                 n->second.detail + ")";
       if (c.name.empty()) c.name = it->second.name;
     } else {
       const MachineState s = it->second.state;

@@ -90,6 +90,9 @@ std::vector<SettingSpec> BuildSettings() {
   add({.key = "aws.endpoint_url_ssm", .type = T::kString,
        .env = {"ORB_AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL_SSM"},
        .description = "endpoint for SSM only (image ids kept in SSM parameters)"});
+  add({.key = "aws.endpoint_url_sqs", .type = T::kString,
+       .env = {"ORB_AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_SQS"},
+       .description = "endpoint for SQS only (the interruption queue)"});
   add({.key = "aws.image_cache_ttl_sec", .type = T::kInt, .default_value = "3600",
        .env = {"ORB_AWS_IMAGE_CACHE_TTL_SEC"}, .min = 0, .max = 604800,
        .description = "how long an image id read from an SSM parameter (imageId "
@@ -118,6 +121,19 @@ std::vector<SettingSpec> BuildSettings() {
        .min = 0, .max = 10,
        .description = "retries of a throttled or failed AWS call (idempotent calls only)"});
 
+  add({.key = "aws.interruption_queue_url", .type = T::kString,
+       .env = {"ORB_AWS_INTERRUPTION_QUEUE_URL"},
+       .description = "an SQS queue that an EventBridge rule feeds with this account's \"EC2 "
+                      "Spot Instance Interruption Warning\" and \"EC2 Instance Rebalance "
+                      "Recommendation\" events; getReturnRequests reads it, records the "
+                      "notices of this broker's machines and deletes every message, so the "
+                      "queue must serve this provider instance alone (empty: spot interruption "
+                      "notices are read from DescribeSpotInstanceRequests only)"});
+  add({.key = "aws.rebalance_grace_sec", .type = T::kInt, .default_value = "120",
+       .env = {"ORB_AWS_REBALANCE_GRACE_SEC"}, .min = -1, .max = 86400,
+       .description = "a machine with a rebalance recommendation from the interruption queue is "
+                      "listed by getReturnRequests with this gracePeriod, counted from the "
+                      "recommendation (-1 = rebalance recommendations are ignored)"});
   add({.key = "aws.ca_bundle", .type = T::kPath, .env = {"ORB_AWS_CA_BUNDLE", "AWS_CA_BUNDLE"},
        .description = "CA certificates file for TLS to AWS (default: the system's)"});
   add({.key = "aws.retry_base_delay_ms", .type = T::kInt, .default_value = "200",

@@ -31,6 +31,10 @@ struct Machine {
   EpochSeconds created_at = 0;     // when orb first recorded it
   EpochSeconds updated_at = 0;     // when orb last changed it
   std::string message;             // why it failed, or other news for the user
+  // The cloud's latest warning about it, from a notice queue: "terminate", "stop" or
+  // "hibernate" (a spot interruption), "rebalance" (a rebalance recommendation), or "".
+  std::string notice_action;
+  EpochSeconds notice_takes_effect_at = 0;  // when the cloud acts (0: not said)
   long long version = 0;           // optimistic-concurrency counter kept by the store
 
   // True when the machine has what HostFactory needs to use it: a host name and a

@@ -28,6 +28,13 @@ json MachineRecord(const Machine& m) {
   r["provider_name"] = m.provider_name;
   r["created_at"] = FormatIso8601(m.created_at);
   r["updated_at"] = FormatIso8601(m.updated_at);
+  if (!m.notice_action.empty()) {
+    // The cloud's warning from the interruption queue (spot interruption, rebalance).
+    r["notice"] = {{"action", m.notice_action},
+                   {"takes_effect_at", m.notice_takes_effect_at
+                                           ? FormatIso8601(m.notice_takes_effect_at)
+                                           : ""}};
+  }
   return r;
 }
 

@@ -230,6 +230,24 @@ class Provider {
     return {};
   }
 
+  // Notices waiting in this provider instance's notice queue (e.g. an SQS queue fed by
+  // EventBridge), read without waiting, at most `max_messages` messages; `handles`
+  // lists every message read (notices or not), for DeleteQueuedNotices once the
+  // notices are recorded. Throws Error(kCloud) when the queue cannot be read.
+  // Default: no queue.
+  struct QueuedNotices {
+    std::vector<InterruptionNotice> notices;
+    std::vector<std::string> handles;
+  };
+  virtual QueuedNotices ReceiveQueuedNotices(int max_messages) {
+    (void)max_messages;
+    return {};
+  }
+
+  // Removes the messages of `handles` from the notice queue (those not removed are
+  // delivered again later, and recorded again harmlessly). Throws Error(kCloud).
+  virtual void DeleteQueuedNotices(const std::vector<std::string>& handles) { (void)handles; }
+
   // Checks that credentials, region and endpoints work, with cheap read-only calls.
   // Never throws for a failed check: it is recorded, with what to fix.
   virtual ProviderHealth CheckHealth() = 0;

@@ -20,6 +20,7 @@ AwsProviderOptions AwsOptionsFromConfig(const Config& config) {
   endpoint(AwsService::kEc2, "aws.endpoint_url_ec2");
   endpoint(AwsService::kAutoScaling, "aws.endpoint_url_autoscaling");
   endpoint(AwsService::kSts, "aws.endpoint_url_sts");
+  endpoint(AwsService::kSqs, "aws.endpoint_url_sqs");
   endpoint(AwsService::kSsm, "aws.endpoint_url_ssm");
   c.http.connect_timeout_ms = config.GetInt("aws.connect_timeout_ms");
   c.http.timeout_ms = config.GetInt("aws.read_timeout_ms");
@@ -56,6 +57,8 @@ AwsProviderOptions AwsOptionsFromConfig(const Config& config) {
   k.imds_timeout_ms = config.GetInt("aws.imds_timeout_ms");
   o.machine_name = config.Get("hostfactory.machine_name");
   o.max_instances_per_call = static_cast<int>(config.GetInt("aws.max_instances_per_call"));
+  o.interruption_queue_url = config.Get("aws.interruption_queue_url");
+  o.rebalance_grace_sec = config.GetInt("aws.rebalance_grace_sec");
   if (!config.Get("paths.work_dir").empty()) o.cache_dir = config.Get("paths.work_dir") + "/cache";
   // Instances may be in other regions or accounts: each keeps its own cache.
   if (config.has_provider_list() && !o.cache_dir.empty()) o.cache_dir += "/" + o.name;

@@ -99,6 +99,10 @@ CREATE TABLE pool_failures (
 ALTER TABLE requests ADD COLUMN acknowledged_at INTEGER NOT NULL DEFAULT 0;
 UPDATE requests SET acknowledged_at = created_at;
 )sql"},
+    {4, R"sql(
+ALTER TABLE machines ADD COLUMN notice_action TEXT NOT NULL DEFAULT '';
+ALTER TABLE machines ADD COLUMN notice_takes_effect_at INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -120,7 +124,8 @@ constexpr std::string_view kMachineColumns[] = {"machine_id",    "name",
                                                 "return_result", "terminate_refused",
                                                 "weight",        "launch_time",
                                                 "created_at",    "updated_at",
-                                                "message"};
+                                                "message",       "notice_action",
+                                                "notice_takes_effect_at"};
 
 // The SQL texts for one table, built once from its column list.
 struct TableSql {
@@ -218,6 +223,8 @@ void BindMachine(SQLite::Statement& stmt, const Machine& m) {
   stmt.bind(++i, static_cast<std::int64_t>(m.created_at));
   stmt.bind(++i, static_cast<std::int64_t>(m.updated_at));
   BindText(stmt, ++i, m.message);
+  BindText(stmt, ++i, m.notice_action);
+  stmt.bind(++i, static_cast<std::int64_t>(m.notice_takes_effect_at));
 }
 
 bool IsPrimaryKeyViolation(const SQLite::Exception& e) {
@@ -820,6 +827,8 @@ Machine SqliteStore::ReadMachine(SQLite::Statement& stmt) const {
   m.created_at = stmt.getColumn(i++).getInt64();
   m.updated_at = stmt.getColumn(i++).getInt64();
   m.message = stmt.getColumn(i++).getString();
+  m.notice_action = stmt.getColumn(i++).getString();
+  m.notice_takes_effect_at = stmt.getColumn(i++).getInt64();
   m.version = stmt.getColumn(i++).getInt64();
   return m;
 }

@@ -118,6 +118,8 @@ void ExpectSameMachine(const Machine& want, const Machine& got) {
   EXPECT_EQ(want.created_at, got.created_at) << want.machine_id;
   EXPECT_EQ(want.updated_at, got.updated_at) << want.machine_id;
   EXPECT_EQ(want.message, got.message) << want.machine_id;
+  EXPECT_EQ(want.notice_action, got.notice_action) << want.machine_id;
+  EXPECT_EQ(want.notice_takes_effect_at, got.notice_takes_effect_at) << want.machine_id;
   EXPECT_EQ(want.version, got.version) << want.machine_id;
 }
 
@@ -348,6 +350,8 @@ TEST(SqliteStoreTest, MachineRoundTripKeepsEveryFieldForEveryEnumValue) {
         m.created_at = 1700000000LL + n;
         m.updated_at = 4102444800LL + n;
         m.message = "why it's \"failed\" " + s;
+        m.notice_action = n % 4 == 0 ? "" : (n % 4 == 1 ? "terminate" : "rebalance");
+        m.notice_takes_effect_at = n % 4 == 1 ? 1795000000LL + n : 0;
         store.InsertMachine(m);
         EXPECT_EQ(m.version, 1);
         written.push_back(m);
@@ -1145,6 +1149,8 @@ TEST(SqliteStoreTest, VersionOneDatabaseIsMigratedKeepingItsData) {
     SQLite::Database raw(path, SQLite::OPEN_READWRITE);
     raw.exec("DROP TABLE pool_failures");
     raw.exec("ALTER TABLE requests DROP COLUMN acknowledged_at");
+    raw.exec("ALTER TABLE machines DROP COLUMN notice_action");
+    raw.exec("ALTER TABLE machines DROP COLUMN notice_takes_effect_at");
     raw.exec("PRAGMA user_version = 1");
   }
   SqliteStore store(path, 1000);

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "hostfactory/hf_harness.h"
+#include "provider/aws/sqs_client.h"
 #include "support/fault_proxy.h"
 #include "support/moto_server.h"
 #include "support/orb_process.h"
@@ -1088,6 +1089,87 @@ TEST_F(HfConformanceTest, GetReturnRequestsListsSpotInterruptionsWithTheSecondsL
   proxy.SetPlan(refused);
   EXPECT_TRUE(ReturnCandidates(sb.Call(kGetReturnRequests, "{}")).empty())
       << "[unreadable notices never fail getReturnRequests]";
+}
+
+// An EventBridge event as the SQS queue receives it.
+std::string Ec2Event(const std::string& detail_type, const std::string& instance_id,
+                     std::time_t at) {
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&at));
+  json detail = {{"instance-id", instance_id}};
+  if (detail_type == "EC2 Spot Instance Interruption Warning") {
+    detail["instance-action"] = "terminate";
+  }
+  return json{{"version", "0"},
+              {"id", "7bf73129-1428-4cd3-a780-95db273d1602"},
+              {"detail-type", detail_type},
+              {"source", "aws.ec2"},
+              {"account", "123456789012"},
+              {"time", when},
+              {"region", "us-east-1"},
+              {"resources", {"arn:aws:ec2:us-east-1a:instance/" + instance_id}},
+              {"detail", detail}}
+      .dump();
+}
+
+TEST_F(HfConformanceTest, GetReturnRequestsListsHostsWarnedThroughTheInterruptionQueue) {
+  templates_["templates"].push_back({{"templateId", "Spot-Micro"},
+                                     {"maxNumber", 5},
+                                     {"providerApi", "RunInstances"},
+                                     {"priceType", "spot"},
+                                     {"vmType", "t3.micro"},
+                                     {"imageId", image_},
+                                     {"subnetId", subnet_}});
+  HfSandbox& sb = NewSandbox();
+  AwsClient aws = MakeTestAwsClient(moto_endpoint_, "us-east-1");
+  SqsClient sqs(aws);
+  // Visible again at once when not deleted, so that a message orb failed to delete
+  // would show below.
+  const std::string queue = sqs.CreateQueue(
+      "orb-interruptions-" + std::to_string(::getpid()), {{"VisibilityTimeout", "0"}});
+  ASSERT_FALSE(queue.empty());
+  sb.env()["ORB_AWS_INTERRUPTION_QUEUE_URL"] = queue;
+  sb.env()["ORB_AWS_ENDPOINT_URL_SQS"] = moto_endpoint_;
+  StatusBook book;
+  json spot = Acquire(sb, book, "Spot-Micro", 3);
+  ASSERT_TRUE(spot.is_object());
+  ASSERT_EQ(spot["machines"].size(), 3u);
+  const json warned = spot["machines"][0], rebalanced = spot["machines"][1],
+             quiet = spot["machines"][2];
+  auto key = [](const json& m) { return Str(m, "name") + "|" + Str(m, "machineId"); };
+
+  const std::time_t now = std::time(nullptr);
+  sqs.SendMessage(queue, Ec2Event("EC2 Spot Instance Interruption Warning",
+                                  Str(warned, "machineId"), now - 30));
+  sqs.SendMessage(queue, Ec2Event("EC2 Instance Rebalance Recommendation",
+                                  Str(rebalanced, "machineId"), now - 10));
+  sqs.SendMessage(queue, Ec2Event("EC2 Spot Instance Interruption Warning",
+                                  "i-0123456789abcdef0", now - 5));  // not this broker's
+  sqs.SendMessage(queue, "not an event at all");
+
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "the call that reads the queue" : "a later call");
+    auto listed = ReturnCandidates(sb.Call(kGetReturnRequests, "{}"));
+    ASSERT_TRUE(listed.count(key(warned))) << "[a host warned through the queue is listed]";
+    EXPECT_GE(listed[key(warned)].get<int>(), 75) << "[the seconds left of the two minutes]";
+    EXPECT_LE(listed[key(warned)].get<int>(), 90) << "[the seconds left of the two minutes]";
+    ASSERT_TRUE(listed.count(key(rebalanced))) << "[a rebalance recommendation is listed]";
+    EXPECT_GE(listed[key(rebalanced)].get<int>(), 95) << "[aws.rebalance_grace_sec from it]";
+    EXPECT_LE(listed[key(rebalanced)].get<int>(), 110) << "[aws.rebalance_grace_sec from it]";
+    EXPECT_FALSE(listed.count(key(quiet))) << "[a host without notice is not listed]";
+    EXPECT_EQ(listed.size(), 2u) << "[nothing else is listed]";
+    EXPECT_TRUE(sqs.ReceiveMessage(queue, 10).empty())
+        << "[every message read is deleted, the foreign and unreadable ones too]";
+  }
+
+  // With rebalance recommendations ignored, only the interruption is listed.
+  sb.env()["ORB_AWS_REBALANCE_GRACE_SEC"] = "-1";
+  const json other = spot["machines"][2];
+  sqs.SendMessage(queue, Ec2Event("EC2 Instance Rebalance Recommendation",
+                                  Str(other, "machineId"), now));
+  auto listed = ReturnCandidates(sb.Call(kGetReturnRequests, "{}"));
+  EXPECT_FALSE(listed.count(key(other))) << "[aws.rebalance_grace_sec -1 ignores them]";
+  EXPECT_TRUE(listed.count(key(warned)));
 }
 
 TEST_F(HfConformanceTest, MachineLostWhileProvisioningFailsWithAMessage) {

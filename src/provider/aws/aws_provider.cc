@@ -5,10 +5,14 @@
 #include <functional>
 #include <map>
 
+#include <spdlog/spdlog.h>
+
 #include "common/clock.h"
 #include "common/error.h"
 #include "provider/aws/aws_context.h"
+#include "provider/aws/interruption_event.h"
 #include "provider/aws/launch_handler.h"
+#include "provider/aws/sqs_client.h"
 #include "provider/aws/template_cloud_check.h"
 
 namespace orb {
@@ -136,6 +140,40 @@ std::vector<InterruptionNotice> AwsProvider::InterruptionNotices(
     }
   }
   return out;
+}
+
+Provider::QueuedNotices AwsProvider::ReceiveQueuedNotices(int max_messages) {
+  QueuedNotices out;
+  const AwsProviderOptions& o = impl_->context.options();
+  if (o.interruption_queue_url.empty()) return out;
+  SqsClient sqs(impl_->context.aws());
+  while (static_cast<int>(out.handles.size()) < max_messages) {
+    const int want = std::min(max_messages - static_cast<int>(out.handles.size()),
+                              static_cast<int>(SqsClient::kMaxBatch));
+    std::vector<SqsMessage> batch = sqs.ReceiveMessage(o.interruption_queue_url, want);
+    for (const SqsMessage& m : batch) {
+      out.handles.push_back(m.receipt_handle);
+      if (auto n = ParseInterruptionEvent(m.body, o.rebalance_grace_sec)) {
+        out.notices.push_back(std::move(*n));
+      } else {
+        spdlog::debug("interruption queue: message {} is not an interruption or rebalance event",
+                      m.message_id);
+      }
+    }
+    if (batch.empty()) break;
+  }
+  return out;
+}
+
+void AwsProvider::DeleteQueuedNotices(const std::vector<std::string>& handles) {
+  const AwsProviderOptions& o = impl_->context.options();
+  if (o.interruption_queue_url.empty() || handles.empty()) return;
+  SqsClient sqs(impl_->context.aws());
+  std::vector<std::string> failed = sqs.DeleteMessageBatch(o.interruption_queue_url, handles);
+  if (!failed.empty()) {
+    spdlog::warn("interruption queue: {} message(s) not deleted; they will be read again",
+                 failed.size());
+  }
 }
 
 std::vector<CloudMachine> AwsProvider::FindByRequest(const std::string& request_id) {

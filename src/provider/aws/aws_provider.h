@@ -25,6 +25,11 @@ struct AwsProviderOptions {
   std::string cache_dir;
   std::chrono::seconds image_cache_ttl{3600};
   std::chrono::seconds instance_types_cache_ttl{86400};
+  // The SQS queue EventBridge feeds with interruption warnings and rebalance
+  // recommendations ("" = none), and the grace given to a rebalance recommendation
+  // (negative: ignored).
+  std::string interruption_queue_url;
+  long long rebalance_grace_sec = 120;
 };
 
 // The AWS provider: EC2 RunInstances, EC2 Fleet (instant, request, maintain), Spot
@@ -42,6 +47,8 @@ class AwsProvider : public Provider {
   LaunchResult Launch(const LaunchPlan& plan) override;
   LaunchResult Adopt(const LaunchPlan& plan, std::vector<CloudMachine> found) override;
   std::vector<CloudMachine> FindByBroker(const std::string& broker_id) override;
+  QueuedNotices ReceiveQueuedNotices(int max_messages) override;
+  void DeleteQueuedNotices(const std::vector<std::string>& handles) override;
   std::vector<InterruptionNotice> InterruptionNotices(
       const std::vector<std::string>& machine_ids) override;
   std::vector<CloudMachine> FindByRequest(const std::string& request_id) override;
