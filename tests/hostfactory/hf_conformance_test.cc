@@ -1024,15 +1024,16 @@ TEST_F(HfConformanceTest, GetReturnRequestsListsHostsTakenBehindTheBrokersBack) 
 // it two minutes before it acts; moto cannot, so the proxy answers
 // DescribeSpotInstanceRequests as AWS documents it) lists the host with the seconds
 // really left as its gracePeriod.
+// Spot-Micro: a RunInstances spot template, for the interruption tests.
+json SpotMicroTemplate(const std::string& image, const std::string& subnet) {
+  return {{"templateId", "Spot-Micro"}, {"maxNumber", 5},        {"providerApi", "RunInstances"},
+          {"priceType", "spot"},        {"vmType", "t3.micro"}, {"imageId", image},
+          {"subnetId", subnet}};
+}
+
 TEST_F(HfConformanceTest, GetReturnRequestsListsSpotInterruptionsWithTheSecondsLeft) {
   FaultProxy proxy(moto_endpoint_);
-  templates_["templates"].push_back({{"templateId", "Spot-Micro"},
-                                     {"maxNumber", 5},
-                                     {"providerApi", "RunInstances"},
-                                     {"priceType", "spot"},
-                                     {"vmType", "t3.micro"},
-                                     {"imageId", image_},
-                                     {"subnetId", subnet_}});
+  templates_["templates"].push_back(SpotMicroTemplate(image_, subnet_));
   HfSandbox& sb = NewSandbox(proxy.endpoint());
   StatusBook book;
   json spot = Acquire(sb, book, "Spot-Micro", 2);
@@ -1113,13 +1114,7 @@ std::string Ec2Event(const std::string& detail_type, const std::string& instance
 }
 
 TEST_F(HfConformanceTest, GetReturnRequestsListsHostsWarnedThroughTheInterruptionQueue) {
-  templates_["templates"].push_back({{"templateId", "Spot-Micro"},
-                                     {"maxNumber", 5},
-                                     {"providerApi", "RunInstances"},
-                                     {"priceType", "spot"},
-                                     {"vmType", "t3.micro"},
-                                     {"imageId", image_},
-                                     {"subnetId", subnet_}});
+  templates_["templates"].push_back(SpotMicroTemplate(image_, subnet_));
   HfSandbox& sb = NewSandbox();
   AwsClient aws = MakeTestAwsClient(moto_endpoint_, "us-east-1");
   SqsClient sqs(aws);

@@ -98,34 +98,44 @@ std::string Str(const json& j, const char* key) {
 
 bool Live(const Instance& i) { return i.state != "terminated" && i.state != "shutting-down"; }
 
+// A fresh moto behind the fault proxy and a provider instance pointed at the proxy,
+// the reconciler left to explicit `orb reconcile` calls with no grace periods.
+void SetUpCrashWorld(std::unique_ptr<FaultProxy>& proxy, std::unique_ptr<MotoSide>& cloud,
+                     std::unique_ptr<HfSandbox>& sb) {
+  MotoServer& moto = MotoServer::Shared();
+  moto.Reset();
+  proxy = std::make_unique<FaultProxy>(moto.endpoint());
+  cloud = std::make_unique<MotoSide>(moto.endpoint());
+  sb = std::make_unique<HfSandbox>(proxy->endpoint());
+  sb->WriteConfig({{"AWS_INSTANCE_PENDING_TIMEOUT_SEC", 600}});
+  sb->WriteTemplates(SuiteTemplates(cloud->ImageId(), cloud->SubnetId()));
+  auto& env = sb->env();
+  env["ORB_RECONCILE_INTERVAL_SEC"] = "0";      // only the explicit `orb reconcile`
+  env["ORB_RECONCILE_ORPHAN_GRACE_SEC"] = "0";  // the test cannot wait 5 minutes
+  env["ORB_RECONCILE_UNACKNOWLEDGED_GRACE_SEC"] = "0";
+}
+
+// What a failed case prints: the HostFactory calls, orb's logs, the AWS calls.
+void PrintCrashWorld(HfSandbox& sb, FaultProxy& proxy) {
+  for (const std::string& c : sb.transcript()) std::cout << c << "\n";
+  std::cout << "==== orb's logs\n" << sb.LogTail(120) << "====\n";
+  std::cout << "==== AWS calls through the proxy\n";
+  for (const SeenCall& s : proxy.seen()) {
+    std::cout << s.action << " -> " << s.status << (s.replayed ? " (replayed)" : "")
+              << (s.fault.empty() ? "" : " fault=" + s.fault) << "\n";
+  }
+  std::cout << "====\n";
+}
+
 class HfCrashTest : public ::testing::TestWithParam<CrashCase> {
  protected:
   void SetUp() override {
-    MotoServer& moto = MotoServer::Shared();
-    moto.Reset();
-    proxy_ = std::make_unique<FaultProxy>(moto.endpoint());
-    cloud_ = std::make_unique<MotoSide>(moto.endpoint());
-    sb_ = std::make_unique<HfSandbox>(proxy_->endpoint());
-    sb_->WriteConfig({{"AWS_INSTANCE_PENDING_TIMEOUT_SEC", 600}});
-    sb_->WriteTemplates(SuiteTemplates(cloud_->ImageId(), cloud_->SubnetId()));
-    auto& env = sb_->env();
-    env["ORB_LAUNCH_RETRY_SEC"] = "1";           // resume interrupted launches at once
-    env["ORB_RECONCILE_INTERVAL_SEC"] = "0";     // only the explicit `orb reconcile`
-    env["ORB_RECONCILE_ORPHAN_GRACE_SEC"] = "0";  // the test cannot wait 5 minutes
-    env["ORB_RECONCILE_UNACKNOWLEDGED_GRACE_SEC"] = "0";
+    SetUpCrashWorld(proxy_, cloud_, sb_);
+    sb_->env()["ORB_LAUNCH_RETRY_SEC"] = "1";  // resume interrupted launches at once
   }
 
   void TearDown() override {
-    if (HasFailure()) {
-      for (const std::string& c : sb_->transcript()) std::cout << c << "\n";
-      std::cout << "==== orb's logs\n" << sb_->LogTail(120) << "====\n";
-      std::cout << "==== AWS calls through the proxy\n";
-      for (const SeenCall& s : proxy_->seen()) {
-        std::cout << s.action << " -> " << s.status << (s.replayed ? " (replayed)" : "")
-                  << (s.fault.empty() ? "" : " fault=" + s.fault) << "\n";
-      }
-      std::cout << "====\n";
-    }
+    if (HasFailure()) PrintCrashWorld(*sb_, *proxy_);
   }
 
   // The crash point as ORB_CRASH_AT spells it for this case.
@@ -361,24 +371,11 @@ namespace {
 class HfAbandonTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    MotoServer& moto = MotoServer::Shared();
-    moto.Reset();
-    proxy_ = std::make_unique<FaultProxy>(moto.endpoint());
-    cloud_ = std::make_unique<MotoSide>(moto.endpoint());
-    sb_ = std::make_unique<HfSandbox>(proxy_->endpoint());
-    sb_->WriteConfig({{"AWS_INSTANCE_PENDING_TIMEOUT_SEC", 600}});
-    sb_->WriteTemplates(SuiteTemplates(cloud_->ImageId(), cloud_->SubnetId()));
-    auto& env = sb_->env();
-    env["ORB_RECONCILE_INTERVAL_SEC"] = "0";
-    env["ORB_RECONCILE_ORPHAN_GRACE_SEC"] = "0";
-    env["ORB_RECONCILE_UNACKNOWLEDGED_GRACE_SEC"] = "0";
+    SetUpCrashWorld(proxy_, cloud_, sb_);
   }
 
   void TearDown() override {
-    if (HasFailure()) {
-      for (const std::string& c : sb_->transcript()) std::cout << c << "\n";
-      std::cout << "==== orb's logs\n" << sb_->LogTail(120) << "====\n";
-    }
+    if (HasFailure()) PrintCrashWorld(*sb_, *proxy_);
   }
 
   // The one request the store holds, as `orb requests list` reports it.
