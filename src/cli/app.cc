@@ -7,9 +7,14 @@
 #include <memory>
 #include <optional>
 
+#include <csignal>
+#include <pthread.h>
+#include <thread>
+
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api/api_server.h"
 #include "broker/broker.h"
 #include "cli/logging.h"
 #include "cli/output.h"
@@ -377,6 +382,36 @@ int StorageShow(Context& c) {
   r["schema_version"] = info.schema_version;
   for (const auto& [table, n] : info.counts) r[table] = n;
   c.out << FormatRecord(r, c.output);
+  return 0;
+}
+
+// `orb serve`: the REST API until SIGTERM or SIGINT, which let in-flight requests
+// finish before it returns.
+int Serve(Context& c) {
+  const Config& config = c.LoadConfiguration(true);
+  ApiServer server(config, ApiServerOptionsFrom(config));
+  server.Bind();
+  // The signals are taken by one thread (blocked everywhere else, the workers too).
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    spdlog::info("serve: {} received, finishing the requests in flight", strsignal(sig));
+    server.Stop();
+  });
+  c.out << "orb serve: listening on http://" << ApiServerOptionsFrom(config).host << ":"
+        << server.port() << "\n"
+        << std::flush;
+  server.Run();
+  server.Stop();
+  // Run() returned on its own (not by a signal): release the waiter.
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  spdlog::info("serve: stopped");
   return 0;
 }
 
@@ -881,6 +916,13 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
        StorageShow);
   leaf(storage->add_subcommand("health", "prove the store can be read and written now"),
        StorageHealth);
+
+  // serve
+  CLI::App* serve = app.add_subcommand(
+      "serve", "serve the REST API (under /api/v1) until SIGTERM or SIGINT");
+  serve->footer("Examples:\n  orb serve\n  orb serve --port 8080\n"
+                "  curl http://127.0.0.1:8000/api/v1/requests?open=true");
+  leaf(serve, Serve);
 
   const bool json_errors = WantsJson(args);
   std::vector<std::string> reversed(args.rbegin(), args.rend());

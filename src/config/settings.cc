@@ -215,6 +215,23 @@ std::vector<SettingSpec> BuildSettings() {
        .description = "an acquire request whose creating call never answered (its process died "
                       "or was killed by HostFactory's timeout) is given back by the reconciler "
                       "once idle this long: its groups deleted, its instances terminated"});
+  add({.key = "server.host", .type = T::kString, .default_value = "127.0.0.1",
+       .env = {"ORB_SERVER_HOST"}, .flag = "--host",
+       .description = "address `orb serve` listens on (loopback only until authentication "
+                      "exists: 127.0.0.1, ::1 or localhost)"});
+  add({.key = "server.port", .type = T::kInt, .default_value = "8000",
+       .env = {"ORB_SERVER_PORT"}, .flag = "--port", .min = 0, .max = 65535,
+       .description = "TCP port `orb serve` listens on (0: any free port, logged)"});
+  add({.key = "server.threads", .type = T::kInt, .default_value = "8",
+       .env = {"ORB_SERVER_THREADS"}, .min = 1, .max = 256,
+       .description = "worker threads of `orb serve`, each with its own store connection"});
+  add({.key = "server.max_body_bytes", .type = T::kInt, .default_value = "1048576",
+       .env = {"ORB_SERVER_MAX_BODY_BYTES"}, .min = 1024, .max = 67108864,
+       .description = "largest request body `orb serve` accepts (larger: 413)"});
+  add({.key = "server.read_timeout_sec", .type = T::kInt, .default_value = "10",
+       .env = {"ORB_SERVER_READ_TIMEOUT_SEC"}, .min = 1, .max = 3600,
+       .description = "a client that sends nothing (or takes no answer) this long is "
+                      "disconnected, so slow clients cannot hold every worker"});
   add({.key = "reconcile.interval_sec", .type = T::kInt, .default_value = "300",
        .env = {"ORB_RECONCILE_INTERVAL_SEC"}, .min = 0, .max = 86400,
        .description = "getRequestStatus also adopts or terminates untracked instances (as "

@@ -1,0 +1,55 @@
+#pragma once
+
+// `orb serve`: the broker over HTTP (REST under /api/v1, HostFactory's five operations
+// under /api/v1/hostfactory, health probes). A door: it parses requests, calls the
+// broker and formats answers; every rule lives in the broker. Each worker thread has
+// its own Broker (and so its own store connection), as separate processes would.
+
+#include <memory>
+#include <string>
+
+#include "config/config_loader.h"
+
+namespace orb {
+
+// Where and how the server listens (server.* settings).
+struct ApiServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8000;                 // 0: any free port (see ApiServer::port)
+  int threads = 8;                 // worker threads
+  long long max_body_bytes = 1 << 20;
+  int read_timeout_sec = 10;       // a client that sends nothing this long is dropped
+};
+
+// Reads the server.* settings of `config`.
+ApiServerOptions ApiServerOptionsFrom(const Config& config);
+
+// The HTTP server. Not copyable; Stop may be called from any thread.
+class ApiServer {
+ public:
+  // Uses `config` (must outlive the server and have no errors) for every broker.
+  ApiServer(const Config& config, ApiServerOptions options);
+  ~ApiServer();
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  // Binds the listening socket. Throws Error(kInvalidConfig) naming the address when
+  // it cannot (in use, not local, no permission), and when the address is not a
+  // loopback one: until authentication exists, orb serves only its own host.
+  void Bind();
+
+  // The port bound (after Bind), e.g. the one chosen for port 0.
+  int port() const;
+
+  // Serves until Stop(); in-flight requests finish first. Bind() must have run.
+  void Run();
+
+  // Makes Run() return once in-flight requests are answered. Idempotent.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace orb
