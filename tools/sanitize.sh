@@ -33,7 +33,10 @@ cmake --build "$build" -j "$(nproc)" >&2
 built=$SECONDS
 
 status=0
-(cd "$build" && ctest --output-on-failure -j "$(nproc)" --timeout 600 "$@") || status=$?
+# Not the fault campaign (label campaign): 20 concurrent orb processes at sanitizer
+# speed overload moto, which then fails inside (HTTP 500 "unable to complete your
+# request" after acting), and the ordinary pass runs it already.
+(cd "$build" && ctest --output-on-failure -j "$(nproc)" --timeout 600 -LE campaign "$@") || status=$?
 if compgen -G "$reports/*" >/dev/null; then
   echo "sanitize: sanitizer reports:" >&2
   for f in "$reports"/*; do

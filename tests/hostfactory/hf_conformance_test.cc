@@ -2080,7 +2080,11 @@ TEST_F(HfConformanceTest, StatusCallsCarryTheReconcilerWhenItIsDue) {
 }
 
 TEST_F(HfConformanceTest, ConcurrentCallsKeepTheStoreConsistent) {
-  HfSandbox& sb = NewSandbox();
+  // Through the fault proxy (no faults): it gives RunInstances AWS's ClientToken
+  // semantics, which moto lacks, so that a send the HTTP client repeats after a lost
+  // connection (same token) launches once, as at AWS.
+  FaultProxy proxy(moto_endpoint_);
+  HfSandbox& sb = NewSandbox(proxy.endpoint());
   // Four requestMachines at once.
   std::vector<HfProcess> procs;
   for (int i = 0; i < 4; ++i) {

@@ -1,6 +1,7 @@
 #include "hostfactory/hf_harness.h"
 
 #include <fcntl.h>
+#include <spawn.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -232,6 +233,31 @@ HfProcess HfSandbox::Spawn(const std::string& program, const std::string& displa
   static const char kExecFailed[] = "hf harness: exec failed: ";
 
   p.started = std::chrono::steady_clock::now();
+  if (file_size_limit < 0) {
+    // posix_spawn where it can do all the child needs: a forked child of this
+    // threaded process can deadlock before exec (seen under the sanitizers). A
+    // program that cannot be started falls through to fork, which reports it with
+    // a shell's exit codes.
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+    pid_t spawned_pid = -1;
+    const int rc = posix_spawn(&spawned_pid, program_copy.c_str(), &actions, &attr, argv.data(),
+                               envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (rc == 0) {
+      p.pid = spawned_pid;
+      return p;
+    }
+  }
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {

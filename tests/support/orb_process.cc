@@ -1,6 +1,9 @@
 #include "support/orb_process.h"
 
 #include <fcntl.h>
+#include <spawn.h>
+
+#include <cstring>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,22 +29,29 @@ OrbOutcome RunOrb(const std::vector<std::string>& args,
                   const std::filesystem::path& scratch) {
   const std::filesystem::path out = scratch / "orb.out", err = scratch / "orb.err";
   const auto start = std::chrono::steady_clock::now();
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::vector<std::string> env_strings, argv_strings = {ORB_BINARY};
-    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<char*> envp, argv;
-    for (auto& s : env_strings) envp.push_back(s.data());
-    for (auto& s : argv_strings) argv.push_back(s.data());
-    envp.push_back(nullptr);
-    argv.push_back(nullptr);
-    ::execve(ORB_BINARY, argv.data(), envp.data());
-    ::_exit(127);
+  // posix_spawn, not fork: the test process has threads (moto's reader, the fault
+  // proxy), and a forked child that allocates before exec can deadlock on a lock
+  // another thread held (seen under the sanitizers).
+  std::vector<std::string> env_strings, argv_strings = {ORB_BINARY};
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> envp, argv;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  for (auto& s : argv_strings) argv.push_back(s.data());
+  envp.push_back(nullptr);
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = -1;
+  const int spawned = ::posix_spawn(&pid, ORB_BINARY, &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) {
+    OrbOutcome r;
+    r.code = 127;
+    r.err = std::string("cannot start ") + ORB_BINARY + ": " + std::strerror(spawned);
+    return r;
   }
   int status = 0;
   ::waitpid(pid, &status, 0);
