@@ -19,6 +19,8 @@ struct ApiServerOptions {
   int threads = 8;                 // worker threads
   long long max_body_bytes = 1 << 20;
   int read_timeout_sec = 10;       // a client that sends nothing this long is dropped
+  std::string tls_cert_file;       // both set: HTTPS with this certificate chain (PEM)
+  std::string tls_key_file;        // and private key (PEM)
 };
 
 // Reads the server.* settings of `config`.
@@ -27,8 +29,9 @@ ApiServerOptions ApiServerOptionsFrom(const Config& config);
 // The HTTP server. Not copyable; Stop may be called from any thread.
 class ApiServer {
  public:
-  // Uses `config` (must outlive the server and have no errors) for every broker.
-  ApiServer(const Config& config, ApiServerOptions options);
+  // Serves with `config` (no errors). Throws Error(kInvalidConfig) when the TLS
+  // certificate or key cannot be loaded.
+  ApiServer(std::shared_ptr<const Config> config, ApiServerOptions options);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
@@ -40,6 +43,16 @@ class ApiServer {
 
   // The port bound (after Bind), e.g. the one chosen for port 0.
   int port() const;
+
+  // The address listened on, as configured.
+  const std::string& host() const;
+
+  // True when serving HTTPS.
+  bool tls() const;
+
+  // Puts a new configuration in force for the calls that start after it (SIGHUP).
+  // The listening address and TLS files stay as they were bound.
+  void Reload(std::shared_ptr<const Config> config);
 
   // Serves until Stop(); in-flight requests finish first. Bind() must have run.
   void Run();

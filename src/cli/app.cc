@@ -14,10 +14,11 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
-#include "api/api_server.h"
 #include "broker/broker.h"
+#include "cli/context.h"
 #include "cli/logging.h"
 #include "cli/output.h"
+#include "cli/server_command.h"
 #include "common/error.h"
 #include "common/strings.h"
 #include "config/config_loader.h"
@@ -33,52 +34,6 @@ namespace orb {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-// Options every command accepts, before or after the command name.
-struct GlobalOptions {
-  std::string config_file;
-  std::string format = "table";
-  std::vector<std::string> fields;
-  bool hf = false;
-  bool long_form = false;
-  std::map<std::string, std::string> setting_values;  // flag text per setting key
-};
-
-// Everything a command handler needs.
-struct Context {
-  GlobalOptions global;
-  OutputOptions output;
-  std::ostream& out;
-  std::ostream& err;
-  std::optional<Config> config;
-  std::unique_ptr<Broker> broker;
-
-  // Loads the configuration (and sets up logging); with `strict`, refuses to go
-  // on when it has errors.
-  const Config& LoadConfiguration(bool strict) {
-    if (!config) {
-      ConfigInputs inputs;
-      inputs.config_file = global.config_file;
-      for (const auto& [key, value] : global.setting_values) inputs.flags[key] = value;
-      config = LoadConfig(inputs);
-      if (config->HasErrors()) {
-        SetUpFallbackLogging();
-      } else {
-        SetUpLogging(*config);
-      }
-      for (const ConfigProblem& p : config->problems()) {
-        if (!p.error) spdlog::warn("config: {}", p.ToString());
-      }
-    }
-    if (strict) config->ThrowIfErrors();
-    return *config;
-  }
-
-  Broker& GetBroker() {
-    if (!broker) broker = std::make_unique<Broker>(LoadConfiguration(true));
-    return *broker;
-  }
-};
 
 using Handler = std::function<int(Context&)>;
 
@@ -382,36 +337,6 @@ int StorageShow(Context& c) {
   r["schema_version"] = info.schema_version;
   for (const auto& [table, n] : info.counts) r[table] = n;
   c.out << FormatRecord(r, c.output);
-  return 0;
-}
-
-// `orb serve`: the REST API until SIGTERM or SIGINT, which let in-flight requests
-// finish before it returns.
-int Serve(Context& c) {
-  const Config& config = c.LoadConfiguration(true);
-  ApiServer server(config, ApiServerOptionsFrom(config));
-  server.Bind();
-  // The signals are taken by one thread (blocked everywhere else, the workers too).
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    spdlog::info("serve: {} received, finishing the requests in flight", strsignal(sig));
-    server.Stop();
-  });
-  c.out << "orb serve: listening on http://" << ApiServerOptionsFrom(config).host << ":"
-        << server.port() << "\n"
-        << std::flush;
-  server.Run();
-  server.Stop();
-  // Run() returned on its own (not by a signal): release the waiter.
-  pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
-  spdlog::info("serve: stopped");
   return 0;
 }
 
@@ -922,7 +847,29 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
       "serve", "serve the REST API (under /api/v1) until SIGTERM or SIGINT");
   serve->footer("Examples:\n  orb serve\n  orb serve --port 8080\n"
                 "  curl http://127.0.0.1:8000/api/v1/requests?open=true");
-  leaf(serve, Serve);
+  leaf(serve, [](Context& c) { return RunServerCommand(c, {ServerAction::kServe}); });
+
+  // server: orb serve in the background
+  CLI::App* server = app.add_subcommand(
+      "server", "run the REST API server in the background (pid file server.pid_file)");
+  server->require_subcommand(1);
+  bool foreground = false;
+  CLI::App* server_start = server->add_subcommand(
+      "start", "start the server in the background; returns once it listens");
+  server_start->add_flag("--foreground", foreground, "serve in this process, like orb serve");
+  leaf(server_start, [&](Context& c) {
+    return RunServerCommand(c, {foreground ? ServerAction::kServe : ServerAction::kStart});
+  });
+  ServerCommand stop{ServerAction::kStop};
+  CLI::App* server_stop = server->add_subcommand(
+      "stop", "stop the background server: in-flight requests finish first");
+  server_stop->add_option("--timeout", stop.stop_timeout_sec,
+                          "seconds to wait for it to exit (default 30)")
+      ->check(CLI::Range(1, 3600));
+  leaf(server_stop, [&](Context& c) { return RunServerCommand(c, stop); });
+  leaf(server->add_subcommand("status", "whether the background server runs, its pid and "
+                                        "address; exit 0 running, 3 not running"),
+       [](Context& c) { return RunServerCommand(c, {ServerAction::kStatus}); });
 
   const bool json_errors = WantsJson(args);
   std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -948,7 +895,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return 2;
   }
 
-  Context ctx{global, OutputOptions{}, out, err, std::nullopt, nullptr};
+  Context ctx{global, args, OutputOptions{}, out, err, std::nullopt, nullptr};
   ctx.output.format = *ParseOutputFormat(global.format);
   ctx.output.hostfactory_names = global.hf;
   ctx.output.long_form = global.long_form;

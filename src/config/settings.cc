@@ -232,6 +232,14 @@ std::vector<SettingSpec> BuildSettings() {
        .env = {"ORB_SERVER_READ_TIMEOUT_SEC"}, .min = 1, .max = 3600,
        .description = "a client that sends nothing (or takes no answer) this long is "
                       "disconnected, so slow clients cannot hold every worker"});
+  add({.key = "server.tls_cert_file", .type = T::kPath, .env = {"ORB_SERVER_TLS_CERT_FILE"},
+       .description = "certificate chain (PEM) for HTTPS; with server.tls_key_file, `orb serve` "
+                      "speaks only HTTPS"});
+  add({.key = "server.tls_key_file", .type = T::kPath, .env = {"ORB_SERVER_TLS_KEY_FILE"},
+       .description = "private key (PEM) of server.tls_cert_file; keep it mode 0600"});
+  add({.key = "server.pid_file", .type = T::kPath, .env = {"ORB_SERVER_PID_FILE"},
+       .description = "pid file of the background server (`orb server start|stop|status`; "
+                      "default: <work_dir>/orb-server.pid)"});
   add({.key = "reconcile.interval_sec", .type = T::kInt, .default_value = "300",
        .env = {"ORB_RECONCILE_INTERVAL_SEC"}, .min = 0, .max = 86400,
        .description = "getRequestStatus also adopts or terminates untracked instances (as "

@@ -341,7 +341,9 @@ TEST_F(ApiServerTest, HostileInputGetsClear4xxAndTheServerKeepsServing) {
       {"GET", "/api/v1/requests?limit=-1", "", "", 400, "'limit'"},
       {"GET", "/api/v1/requests?limit=99999999999999", "", "", 400, "'limit'"},
       {"GET", "/api/v1/requests?status=sideways", "", "", 400, "'status'"},
-      {"DELETE", "/api/v1/requests", "", "", 404, "no route"},
+      {"DELETE", "/api/v1/requests", "", "", 405, "allowed: GET"},
+      {"DELETE", "/api/v1/nothing-here", "", "", 404, "no route"},
+      {"GET", "/api/v1/requests?open=maybe", "", "", 400, "'open'"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.method + " " + c.path + " " + c.body.substr(0, 80));

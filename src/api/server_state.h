@@ -1,0 +1,112 @@
+#pragma once
+
+// What the route files of the REST door share: the HTTP server to add routes to, the
+// configuration in force (replaced on SIGHUP), a broker per worker thread, and the
+// guard that turns whatever a handler throws into a JSON error.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <httplib.h>
+
+#include "api/http_io.h"
+#include "broker/broker.h"
+#include "config/config_loader.h"
+
+namespace orb::api {
+
+// Who may call a route: every caller that may read (viewer), change requests and
+// machines (operator), or change templates and configuration (admin). Each role
+// includes the ones before it.
+enum class Role { kViewer, kOperator, kAdmin };
+
+// One route as registered: the method, the path as the OpenAPI document writes it
+// ("/api/v1/requests/{request_id}"), and the least role that may call it.
+struct Route {
+  std::string method;
+  std::string path;
+  Role role = Role::kViewer;
+  bool mutating() const { return method != "GET" && method != "HEAD"; }
+};
+
+using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+
+// Runs around every route's handler: `before` may answer (e.g. 401) and return
+// false to stop the call; `after` sees the answer (e.g. for the audit log).
+struct RouteHooks {
+  std::function<bool(const httplib::Request&, httplib::Response&, const Route&)> before;
+  std::function<void(const httplib::Request&, const httplib::Response&, const Route&)> after;
+};
+
+class ServerState {
+ public:
+  // Serves with `config` (no errors) on `http`, which must outlive this.
+  ServerState(httplib::Server& http, std::shared_ptr<const Config> config);
+
+  httplib::Server& http() { return http_; }
+
+  // Adds a route. Each {name} in `path` matches one path segment, handed to the
+  // handler in req.matches[1], [2], ... in order.
+  void Add(const std::string& method, const std::string& path, Role role, Handler handler);
+
+  // Every route added, in order.
+  const std::vector<Route>& routes() const { return routes_; }
+
+  // The route a method and a concrete path would reach, or nullptr.
+  const Route* Find(const std::string& method, const std::string& path) const;
+
+  // Sets what runs around every handler; call before serving.
+  void SetHooks(RouteHooks hooks) { hooks_ = std::move(hooks); }
+
+  // The configuration in force now.
+  std::shared_ptr<const Config> config() const;
+
+  // Puts `config` in force: each worker builds a new broker with it on its next call;
+  // calls in flight finish with the old one.
+  void Reload(std::shared_ptr<const Config> config);
+
+  // The calling worker thread's broker (its own store connection, as a process would
+  // have), built with the configuration in force.
+  Broker& ThreadBroker();
+
+  // Runs `fn`, answering an orb::Error with its status and anything else with 500,
+  // as {"error","message"}.
+  void Guard(httplib::Response& res, const std::function<void()>& fn);
+
+  // Answers `body` with `status` and acknowledges request `id` once the whole answer
+  // was sent (Broker::AcknowledgeRequest): a client that never got it leaves the
+  // request to the reconciler, as a HostFactory script killed before answering would.
+  // An empty `id` answers plainly.
+  void ReplyCreated(httplib::Response& res, int status, const json& body, const std::string& id);
+
+ private:
+  struct WorkerBroker {
+    std::shared_ptr<const Config> config;  // kept alive while the broker uses it
+    std::unique_ptr<Broker> broker;
+    unsigned generation = 0;
+  };
+
+  httplib::Server& http_;
+  std::vector<Route> routes_;
+  std::vector<std::regex> route_patterns_;  // routes_[i]'s path as a regular expression
+  RouteHooks hooks_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const Config> config_;
+  unsigned generation_ = 1;
+  std::map<std::thread::id, WorkerBroker> brokers_;
+};
+
+// Route files: each adds its routes to state.http().
+void AddProbeRoutes(ServerState& state);
+void AddTemplateRoutes(ServerState& state);
+void AddRequestRoutes(ServerState& state);
+void AddMachineRoutes(ServerState& state);
+void AddHostFactoryRoutes(ServerState& state);
+
+}  // namespace orb::api
