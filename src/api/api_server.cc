@@ -85,11 +85,7 @@ struct ApiServer::Impl {
 };
 
 void ApiServer::Impl::Routes() {
-  api::AddProbeRoutes(state);
-  api::AddTemplateRoutes(state);
-  api::AddRequestRoutes(state);
-  api::AddMachineRoutes(state);
-  api::AddHostFactoryRoutes(state);
+  api::AddAllRoutes(state);
 
   // Anything else: JSON errors, never httplib's empty or HTML answers.
   http->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {

@@ -64,6 +64,14 @@ const Route* ServerState::Find(const std::string& method, const std::string& pat
   return nullptr;
 }
 
+void AddAllRoutes(ServerState& state) {
+  AddProbeRoutes(state);
+  AddTemplateRoutes(state);
+  AddRequestRoutes(state);
+  AddMachineRoutes(state);
+  AddHostFactoryRoutes(state);
+}
+
 std::shared_ptr<const Config> ServerState::config() const {
   std::lock_guard<std::mutex> lock(mu_);
   return config_;

@@ -102,7 +102,11 @@ class ServerState {
   std::map<std::thread::id, WorkerBroker> brokers_;
 };
 
-// Route files: each adds its routes to state.http().
+// Every route of the REST door (the route files below, in order). The OpenAPI
+// document must describe exactly these (tests/api/openapi_routes_test.cc).
+void AddAllRoutes(ServerState& state);
+
+// Route files: each adds its routes with state.Add.
 void AddProbeRoutes(ServerState& state);
 void AddTemplateRoutes(ServerState& state);
 void AddRequestRoutes(ServerState& state);
