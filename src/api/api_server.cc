@@ -18,7 +18,10 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api/change_watcher.h"
+#include "api/reconcile_timer.h"
 #include "api/server_state.h"
+#include "provider/aws/aws_call_observer.h"
 #include "common/error.h"
 
 namespace orb {
@@ -67,18 +70,28 @@ ApiServerOptions ApiServerOptionsFrom(const Config& config) {
   o.threads = static_cast<int>(config.GetInt("server.threads"));
   o.max_body_bytes = config.GetInt("server.max_body_bytes");
   o.read_timeout_sec = static_cast<int>(config.GetInt("server.read_timeout_sec"));
+  o.max_streams = static_cast<int>(config.GetInt("server.max_streams"));
+  o.events_poll_ms = static_cast<int>(config.GetInt("server.events_poll_ms"));
   o.tls_cert_file = config.Get("server.tls_cert_file");
   o.tls_key_file = config.Get("server.tls_key_file");
   return o;
 }
 
 struct ApiServer::Impl {
-  Impl(std::shared_ptr<const Config> c, ApiServerOptions o)
-      : options(std::move(o)), http(MakeHttpServer(options)), state(*http, std::move(c)) {}
+  Impl(std::shared_ptr<const Config> c, ConfigInputs inputs, ApiServerOptions o)
+      : options(std::move(o)),
+        http(MakeHttpServer(options)),
+        state(*http, std::move(c), std::move(inputs), options.max_streams),
+        watcher(state.events(), [this] { return state.config(); },
+                std::chrono::milliseconds(options.events_poll_ms)),
+        reconciler(state.metrics(), [this] { return state.config(); },
+                   std::chrono::seconds(5)) {}
 
   ApiServerOptions options;
   std::unique_ptr<httplib::Server> http;
   api::ServerState state;
+  api::ChangeWatcher watcher;
+  api::ReconcileTimer reconciler;
   int port = 0;
 
   void Routes();
@@ -125,9 +138,12 @@ void ApiServer::Impl::Routes() {
   });
 }
 
-ApiServer::ApiServer(std::shared_ptr<const Config> config, ApiServerOptions options)
-    : impl_(std::make_unique<Impl>(std::move(config), std::move(options))) {
-  impl_->http->new_task_queue = [threads = impl_->options.threads] {
+ApiServer::ApiServer(std::shared_ptr<const Config> config, ConfigInputs inputs,
+                     ApiServerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(inputs), std::move(options))) {
+  // Event streams hold a thread each for as long as they last: they get threads of
+  // their own, so that they never starve the ordinary calls.
+  impl_->http->new_task_queue = [threads = impl_->options.threads + impl_->options.max_streams] {
     return new httplib::ThreadPool(static_cast<size_t>(std::max(1, threads)));
   };
   impl_->http->set_payload_max_length(static_cast<size_t>(impl_->options.max_body_bytes));
@@ -181,8 +197,22 @@ void ApiServer::Reload(std::shared_ptr<const Config> config) {
   impl_->state.Reload(std::move(config));
 }
 
-void ApiServer::Run() { impl_->http->listen_after_bind(); }
+void ApiServer::Run() {
+  api::Metrics& metrics = impl_->state.metrics();
+  SetAwsCallObserver([&metrics](const AwsCallRecord& call) { metrics.CountAwsCall(call); });
+  impl_->watcher.Start();
+  impl_->reconciler.Start();
+  impl_->http->listen_after_bind();
+  impl_->reconciler.Stop();
+  impl_->watcher.Stop();
+  SetAwsCallObserver(nullptr);
+}
 
-void ApiServer::Stop() { impl_->http->stop(); }
+void ApiServer::Stop() {
+  // Streams end first: they would otherwise hold their worker threads, which the
+  // server waits for.
+  impl_->state.events().Close();
+  impl_->http->stop();
+}
 
 }  // namespace orb

@@ -19,6 +19,8 @@ struct ApiServerOptions {
   int threads = 8;                 // worker threads
   long long max_body_bytes = 1 << 20;
   int read_timeout_sec = 10;       // a client that sends nothing this long is dropped
+  int max_streams = 32;            // event streams open at once (each holds a thread)
+  int events_poll_ms = 1000;       // how often the store is read for domain events
   std::string tls_cert_file;       // both set: HTTPS with this certificate chain (PEM)
   std::string tls_key_file;        // and private key (PEM)
 };
@@ -29,9 +31,10 @@ ApiServerOptions ApiServerOptionsFrom(const Config& config);
 // The HTTP server. Not copyable; Stop may be called from any thread.
 class ApiServer {
  public:
-  // Serves with `config` (no errors). Throws Error(kInvalidConfig) when the TLS
+  // Serves with `config` (no errors), which was loaded from `inputs` (read again by
+  // POST /api/v1/config/validate). Throws Error(kInvalidConfig) when the TLS
   // certificate or key cannot be loaded.
-  ApiServer(std::shared_ptr<const Config> config, ApiServerOptions options);
+  ApiServer(std::shared_ptr<const Config> config, ConfigInputs inputs, ApiServerOptions options);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
@@ -55,6 +58,8 @@ class ApiServer {
   void Reload(std::shared_ptr<const Config> config);
 
   // Serves until Stop(); in-flight requests finish first. Bind() must have run.
+  // Also runs, while serving, the watcher that publishes domain events and the
+  // reconciler timer, and counts AWS calls in the metrics.
   void Run();
 
   // Makes Run() return once in-flight requests are answered. Idempotent.

@@ -25,7 +25,8 @@ void ReplyError(httplib::Response& res, int status, std::string_view code,
   Reply(res, status, json{{"error", code}, {"message", message}});
 }
 
-json BodyObject(const httplib::Request& req, const std::set<std::string>& allowed) {
+json BodyJson(const httplib::Request& req) {
+  if (req.body.empty()) return nullptr;
   const std::string type = req.get_header_value("Content-Type");
   if (!type.empty() && type.rfind("application/json", 0) != 0) {
     throw Error(ErrorCode::kInvalidInput,
@@ -33,6 +34,12 @@ json BodyObject(const httplib::Request& req, const std::set<std::string>& allowe
   }
   json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) throw Error(ErrorCode::kInvalidInput, "the request body is not valid JSON");
+  return body;
+}
+
+json BodyObject(const httplib::Request& req, const std::set<std::string>& allowed) {
+  json body = BodyJson(req);
+  if (body.is_null()) throw Error(ErrorCode::kInvalidInput, "the request body is missing: a JSON object is expected");
   if (!body.is_object()) throw Error(ErrorCode::kInvalidInput, "the request body must be a JSON object");
   for (const auto& [key, value] : body.items()) {
     if (!allowed.count(key)) {

@@ -32,6 +32,10 @@ void Reply(httplib::Response& res, int status, const json& body);
 void ReplyError(httplib::Response& res, int status, std::string_view code,
                 const std::string& message);
 
+// The request body as a JSON value (an empty body is `null`). Throws
+// Error(kInvalidInput) for a body that is not JSON or not sent as application/json.
+json BodyJson(const httplib::Request& req);
+
 // The request body as a JSON object. Throws Error(kInvalidInput) for a body that is
 // not JSON (or not sent as application/json), not an object, or has a member not in
 // `allowed` (naming it).

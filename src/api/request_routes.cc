@@ -1,6 +1,7 @@
 // /api/v1/requests: list, show, status of many.
 
 #include "api/server_state.h"
+#include "broker/broker_records.h"
 #include "model/records.h"
 
 namespace orb::api {
@@ -30,6 +31,27 @@ void AddRequestRoutes(ServerState& state) {
       Reply(res, 200, json{{"requests", list}});
     });
   });
+  // Before /api/v1/requests/{request_id}, which would take "returns" as an id.
+  state.Add("GET", "/api/v1/requests/returns", Role::kViewer,
+            [&state](const httplib::Request&, httplib::Response& res) {
+              state.Guard(res, [&] {
+                json list = json::array();
+                for (const ReturnCandidate& rc : state.ThreadBroker().ReturnCandidates({})) {
+                  list.push_back(ReturnCandidateRecord(rc));
+                }
+                Reply(res, 200, json{{"machines", list}});
+              });
+            });
+  state.Add("POST", "/api/v1/requests/{request_id}/cancel", Role::kOperator,
+            [&state](const httplib::Request& req, httplib::Response& res) {
+              state.Guard(res, [&] {
+                Broker& b = state.ThreadBroker();
+                const Request r = b.CancelRequest(req.matches[1].str(),
+                                                  "the REST API (" + req.remote_addr + ")");
+                std::vector<Machine> machines = b.MachinesOfRequest(r);
+                Reply(res, 200, RequestRecord(r, &machines));
+              });
+            });
   state.Add("GET", "/api/v1/requests/{request_id}", Role::kViewer,
                    [&state](const httplib::Request& req, httplib::Response& res) {
                      state.Guard(res, [&] {

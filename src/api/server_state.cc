@@ -1,11 +1,31 @@
 #include "api/server_state.h"
 
+#include <chrono>
+
 #include <spdlog/spdlog.h>
 
 namespace orb::api {
 
-ServerState::ServerState(httplib::Server& http, std::shared_ptr<const Config> config)
-    : http_(http), config_(std::move(config)) {}
+ServerState::ServerState(httplib::Server& http, std::shared_ptr<const Config> config,
+                         ConfigInputs inputs, int max_streams)
+    : http_(http),
+      inputs_(std::move(inputs)),
+      max_streams_(max_streams),
+      config_(std::move(config)) {}
+
+bool ServerState::OpenStream() {
+  int now = streams_.load();
+  do {
+    if (now >= max_streams_) return false;
+  } while (!streams_.compare_exchange_weak(now, now + 1));
+  metrics_.AddStreamClients(1);
+  return true;
+}
+
+void ServerState::CloseStream() {
+  --streams_;
+  metrics_.AddStreamClients(-1);
+}
 
 namespace {
 
@@ -36,9 +56,14 @@ void ServerState::Add(const std::string& method, const std::string& path, Role r
   const Route& route = routes_.back();
   auto run = [this, route, handler = std::move(handler)](const httplib::Request& req,
                                                           httplib::Response& res) {
-    if (hooks_.before && !hooks_.before(req, res, route)) return;
-    handler(req, res);
-    if (hooks_.after) hooks_.after(req, res, route);
+    const auto started = std::chrono::steady_clock::now();
+    if (!hooks_.before || hooks_.before(req, res, route)) {
+      handler(req, res);
+      if (hooks_.after) hooks_.after(req, res, route);
+    }
+    metrics_.CountHttp(route.method, route.path, res.status,
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                           .count());
   };
   if (method == "GET") {
     http_.Get(pattern, run);
@@ -70,6 +95,12 @@ void AddAllRoutes(ServerState& state) {
   AddRequestRoutes(state);
   AddMachineRoutes(state);
   AddHostFactoryRoutes(state);
+  AddProviderRoutes(state);
+  AddConfigRoutes(state);
+  AddStorageRoutes(state);
+  AddReconcileRoutes(state);
+  AddEventRoutes(state);
+  AddMetricsRoutes(state);
 }
 
 std::shared_ptr<const Config> ServerState::config() const {

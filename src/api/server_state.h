@@ -4,6 +4,7 @@
 // configuration in force (replaced on SIGHUP), a broker per worker thread, and the
 // guard that turns whatever a handler throws into a JSON error.
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -15,7 +16,9 @@
 
 #include <httplib.h>
 
+#include "api/event_hub.h"
 #include "api/http_io.h"
+#include "api/metrics.h"
 #include "broker/broker.h"
 #include "config/config_loader.h"
 
@@ -46,8 +49,24 @@ struct RouteHooks {
 
 class ServerState {
  public:
-  // Serves with `config` (no errors) on `http`, which must outlive this.
-  ServerState(httplib::Server& http, std::shared_ptr<const Config> config);
+  // Serves with `config` (no errors), loaded from `inputs`, on `http`, which must
+  // outlive this. At most `max_streams` event streams are open at once.
+  ServerState(httplib::Server& http, std::shared_ptr<const Config> config, ConfigInputs inputs,
+              int max_streams);
+
+  // What the configuration was loaded from (a reload reads it again).
+  const ConfigInputs& config_inputs() const { return inputs_; }
+
+  Metrics& metrics() { return metrics_; }
+  EventHub& events() { return events_; }
+
+  // Counts a reconciler pass run through the API in the metrics.
+  void CountReconcile(const ReconcileReport& report) { metrics_.CountReconcile(report); }
+
+  // Takes one of the event-stream slots; false when all are taken.
+  bool OpenStream();
+  // Gives a slot back.
+  void CloseStream();
 
   httplib::Server& http() { return http_; }
 
@@ -93,6 +112,11 @@ class ServerState {
   };
 
   httplib::Server& http_;
+  const ConfigInputs inputs_;
+  const int max_streams_;
+  std::atomic<int> streams_{0};
+  Metrics metrics_;
+  EventHub events_;
   std::vector<Route> routes_;
   std::vector<std::regex> route_patterns_;  // routes_[i]'s path as a regular expression
   RouteHooks hooks_;
@@ -112,5 +136,11 @@ void AddTemplateRoutes(ServerState& state);
 void AddRequestRoutes(ServerState& state);
 void AddMachineRoutes(ServerState& state);
 void AddHostFactoryRoutes(ServerState& state);
+void AddProviderRoutes(ServerState& state);
+void AddConfigRoutes(ServerState& state);
+void AddStorageRoutes(ServerState& state);
+void AddReconcileRoutes(ServerState& state);
+void AddEventRoutes(ServerState& state);
+void AddMetricsRoutes(ServerState& state);
 
 }  // namespace orb::api

@@ -232,6 +232,18 @@ std::vector<SettingSpec> BuildSettings() {
        .env = {"ORB_SERVER_READ_TIMEOUT_SEC"}, .min = 1, .max = 3600,
        .description = "a client that sends nothing (or takes no answer) this long is "
                       "disconnected, so slow clients cannot hold every worker"});
+  add({.key = "server.max_streams", .type = T::kInt, .default_value = "32",
+       .env = {"ORB_SERVER_MAX_STREAMS"}, .min = 0, .max = 1024,
+       .description = "server-sent-event streams open at once (each holds a thread of its "
+                      "own); more are refused with 503"});
+  add({.key = "server.events_poll_ms", .type = T::kInt, .default_value = "1000",
+       .env = {"ORB_SERVER_EVENTS_POLL_MS"}, .min = 100, .max = 60000,
+       .description = "how often `orb serve` reads the store and templates file for the "
+                      "changes it streams as events"});
+  add({.key = "server.stream_poll_sec", .type = T::kInt, .default_value = "10",
+       .env = {"ORB_SERVER_STREAM_POLL_SEC"}, .min = 1, .max = 3600,
+       .description = "a request's event stream polls the cloud for it this often while it "
+                      "is open, as getRequestStatus does"});
   add({.key = "server.tls_cert_file", .type = T::kPath, .env = {"ORB_SERVER_TLS_CERT_FILE"},
        .description = "certificate chain (PEM) for HTTPS; with server.tls_key_file, `orb serve` "
                       "speaks only HTTPS"});
