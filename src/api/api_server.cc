@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api/access_control.h"
 #include "api/server_state.h"
 #include "common/error.h"
 
@@ -74,11 +75,13 @@ ApiServerOptions ApiServerOptionsFrom(const Config& config) {
 
 struct ApiServer::Impl {
   Impl(std::shared_ptr<const Config> c, ApiServerOptions o)
-      : options(std::move(o)), http(MakeHttpServer(options)), state(*http, std::move(c)) {}
+      : options(std::move(o)), http(MakeHttpServer(options)), state(*http, std::move(c)),
+        access(*state.config()) {}
 
   ApiServerOptions options;
   std::unique_ptr<httplib::Server> http;
   api::ServerState state;
+  api::AccessControl access;  // authentication, roles, rate limit, CORS, audit
   int port = 0;
 
   void Routes();
@@ -86,6 +89,7 @@ struct ApiServer::Impl {
 
 void ApiServer::Impl::Routes() {
   api::AddAllRoutes(state);
+  access.Install(state);
 
   // Anything else: JSON errors, never httplib's empty or HTML answers.
   http->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -149,12 +153,16 @@ ApiServer::~ApiServer() = default;
 void ApiServer::Bind() {
   const ApiServerOptions& o = impl_->options;
   const std::string where = o.host + ":" + std::to_string(o.port);
-  if (!IsLoopback(o.host)) {
+  if (!IsLoopback(o.host) && !impl_->access.authenticates()) {
     throw Error(ErrorCode::kInvalidConfig,
-                "server.host " + o.host + " is not a loopback address: orb serve has no "
-                "authentication yet, so it listens only on this host (127.0.0.1, ::1 or "
-                "localhost); put a reverse proxy with authentication in front of it to "
-                "serve others");
+                "server.host " + o.host + " is not a loopback address and no credentials are "
+                "configured: set server.api_keys_file, server.jwt_hs256_secret_file or "
+                "server.jwt_rs256_public_key_file to serve other hosts, or listen on "
+                "127.0.0.1, ::1 or localhost");
+  }
+  if (!IsLoopback(o.host) && !tls()) {
+    spdlog::warn("serve: {} is not a loopback address and TLS is off: tokens cross the network "
+                 "in clear text (set server.tls_cert_file and server.tls_key_file)", o.host);
   }
   if (o.port == 0) {
     impl_->port = impl_->http->bind_to_any_port(o.host);
@@ -178,6 +186,12 @@ const std::string& ApiServer::host() const { return impl_->options.host; }
 bool ApiServer::tls() const { return !impl_->options.tls_cert_file.empty(); }
 
 void ApiServer::Reload(std::shared_ptr<const Config> config) {
+  try {
+    impl_->access.Reload(*config, !IsLoopback(impl_->options.host));
+  } catch (const Error& e) {
+    spdlog::error("serve: reload refused, the configuration in force stays: {}", e.what());
+    return;
+  }
   impl_->state.Reload(std::move(config));
 }
 
