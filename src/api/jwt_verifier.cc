@@ -18,7 +18,6 @@ namespace orb::api {
 
 namespace {
 
-using json = nlohmann::json;
 
 constexpr std::size_t kMinSecretBytes = 32;
 
