@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api/access_control.h"
 #include "api/change_watcher.h"
 #include "api/reconcile_timer.h"
 #include "api/server_state.h"
@@ -82,6 +83,7 @@ struct ApiServer::Impl {
       : options(std::move(o)),
         http(MakeHttpServer(options)),
         state(*http, std::move(c), std::move(inputs), options.max_streams),
+        access(*state.config()),
         watcher(state.events(), [this] { return state.config(); },
                 std::chrono::milliseconds(options.events_poll_ms)),
         reconciler(state.metrics(), [this] { return state.config(); },
@@ -90,6 +92,7 @@ struct ApiServer::Impl {
   ApiServerOptions options;
   std::unique_ptr<httplib::Server> http;
   api::ServerState state;
+  api::AccessControl access;  // authentication, roles, rate limit, CORS, audit
   api::ChangeWatcher watcher;
   api::ReconcileTimer reconciler;
   int port = 0;
@@ -99,6 +102,7 @@ struct ApiServer::Impl {
 
 void ApiServer::Impl::Routes() {
   api::AddAllRoutes(state);
+  access.Install(state);
 
   // Anything else: JSON errors, never httplib's empty or HTML answers.
   http->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -165,12 +169,16 @@ ApiServer::~ApiServer() = default;
 void ApiServer::Bind() {
   const ApiServerOptions& o = impl_->options;
   const std::string where = o.host + ":" + std::to_string(o.port);
-  if (!IsLoopback(o.host)) {
+  if (!IsLoopback(o.host) && !impl_->access.authenticates()) {
     throw Error(ErrorCode::kInvalidConfig,
-                "server.host " + o.host + " is not a loopback address: orb serve has no "
-                "authentication yet, so it listens only on this host (127.0.0.1, ::1 or "
-                "localhost); put a reverse proxy with authentication in front of it to "
-                "serve others");
+                "server.host " + o.host + " is not a loopback address and no credentials are "
+                "configured: set server.api_keys_file, server.jwt_hs256_secret_file or "
+                "server.jwt_rs256_public_key_file to serve other hosts, or listen on "
+                "127.0.0.1, ::1 or localhost");
+  }
+  if (!IsLoopback(o.host) && !tls()) {
+    spdlog::warn("serve: {} is not a loopback address and TLS is off: tokens cross the network "
+                 "in clear text (set server.tls_cert_file and server.tls_key_file)", o.host);
   }
   if (o.port == 0) {
     impl_->port = impl_->http->bind_to_any_port(o.host);
@@ -194,6 +202,12 @@ const std::string& ApiServer::host() const { return impl_->options.host; }
 bool ApiServer::tls() const { return !impl_->options.tls_cert_file.empty(); }
 
 void ApiServer::Reload(std::shared_ptr<const Config> config) {
+  try {
+    impl_->access.Reload(*config, !IsLoopback(impl_->options.host));
+  } catch (const Error& e) {
+    spdlog::error("serve: reload refused, the configuration in force stays: {}", e.what());
+    return;
+  }
   impl_->state.Reload(std::move(config));
 }
 

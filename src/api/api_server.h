@@ -33,7 +33,7 @@ class ApiServer {
  public:
   // Serves with `config` (no errors), which was loaded from `inputs` (read again by
   // POST /api/v1/config/validate). Throws Error(kInvalidConfig) when the TLS
-  // certificate or key cannot be loaded.
+  // certificate or key, a credential file or the audit log cannot be used.
   ApiServer(std::shared_ptr<const Config> config, ConfigInputs inputs, ApiServerOptions options);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
@@ -41,7 +41,7 @@ class ApiServer {
 
   // Binds the listening socket. Throws Error(kInvalidConfig) naming the address when
   // it cannot (in use, not local, no permission), and when the address is not a
-  // loopback one: until authentication exists, orb serves only its own host.
+  // loopback one and no credentials are configured (access_control.h).
   void Bind();
 
   // The port bound (after Bind), e.g. the one chosen for port 0.
@@ -54,7 +54,9 @@ class ApiServer {
   bool tls() const;
 
   // Puts a new configuration in force for the calls that start after it (SIGHUP).
-  // The listening address and TLS files stay as they were bound.
+  // The listening address and TLS files stay as they were bound. A configuration
+  // whose credentials, CORS origins or audit log cannot be used is refused (logged)
+  // and the one in force stays.
   void Reload(std::shared_ptr<const Config> config);
 
   // Serves until Stop(); in-flight requests finish first. Bind() must have run.

@@ -146,6 +146,7 @@ void ServerState::ReplyCreated(httplib::Response& res, int status, const json& b
                                const std::string& id) {
   if (id.empty()) return Reply(res, status, body);
   res.status = status;
+  res.set_header("Location", "/api/v1/requests/" + id);
   auto text = std::make_shared<std::string>(body.dump() + "\n");
   res.set_content_provider(
       text->size(), "application/json",

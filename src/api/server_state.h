@@ -101,6 +101,7 @@ class ServerState {
   // Answers `body` with `status` and acknowledges request `id` once the whole answer
   // was sent (Broker::AcknowledgeRequest): a client that never got it leaves the
   // request to the reconciler, as a HostFactory script killed before answering would.
+  // The answer carries "Location: /api/v1/requests/<id>" (the audit log reads it).
   // An empty `id` answers plainly.
   void ReplyCreated(httplib::Response& res, int status, const json& body, const std::string& id);
 

@@ -217,8 +217,8 @@ std::vector<SettingSpec> BuildSettings() {
                       "once idle this long: its groups deleted, its instances terminated"});
   add({.key = "server.host", .type = T::kString, .default_value = "127.0.0.1",
        .env = {"ORB_SERVER_HOST"}, .flag = "--host",
-       .description = "address `orb serve` listens on (loopback only until authentication "
-                      "exists: 127.0.0.1, ::1 or localhost)"});
+       .description = "address `orb serve` listens on; one that is not loopback (127.0.0.1, "
+                      "::1, localhost) needs credentials (server.api_keys_file or a JWT key)"});
   add({.key = "server.port", .type = T::kInt, .default_value = "8000",
        .env = {"ORB_SERVER_PORT"}, .flag = "--port", .min = 0, .max = 65535,
        .description = "TCP port `orb serve` listens on (0: any free port, logged)"});
@@ -249,6 +249,31 @@ std::vector<SettingSpec> BuildSettings() {
                       "speaks only HTTPS"});
   add({.key = "server.tls_key_file", .type = T::kPath, .env = {"ORB_SERVER_TLS_KEY_FILE"},
        .description = "private key (PEM) of server.tls_cert_file; keep it mode 0600"});
+  // Access control of `orb serve` (src/api/access_control.h, docs/rest-api.md).
+  add({.key = "server.api_keys_file", .type = T::kPath, .env = {"ORB_SERVER_API_KEYS_FILE"},
+       .description = "YAML or JSON list of API keys {name, role, key_sha256 or key}; when "
+                      "set, every call but the probes needs a key or token"});
+  add({.key = "server.jwt_hs256_secret_file", .type = T::kPath,
+       .env = {"ORB_SERVER_JWT_HS256_SECRET_FILE"},
+       .description = "file holding the shared secret (32 bytes or more) of HS256 bearer "
+                      "tokens; must be mode 0600"});
+  add({.key = "server.jwt_rs256_public_key_file", .type = T::kPath,
+       .env = {"ORB_SERVER_JWT_RS256_PUBLIC_KEY_FILE"},
+       .description = "RSA public key (PEM) that verifies RS256 bearer tokens"});
+  add({.key = "server.jwt_issuer", .type = T::kString, .env = {"ORB_SERVER_JWT_ISSUER"},
+       .description = "when set, a token's `iss` claim must equal it"});
+  add({.key = "server.jwt_audience", .type = T::kString, .env = {"ORB_SERVER_JWT_AUDIENCE"},
+       .description = "when set, a token's `aud` claim must be or contain it"});
+  add({.key = "server.rate_limit", .type = T::kRate, .default_value = "200/100",
+       .env = {"ORB_SERVER_RATE_LIMIT"},
+       .description = "calls per client (principal, else address): BURST/REFILL_PER_SECOND, "
+                      "or off; past it: 429 with Retry-After"});
+  add({.key = "server.cors_origins", .type = T::kString, .env = {"ORB_SERVER_CORS_ORIGINS"},
+       .description = "comma-separated exact origins browsers may call from "
+                      "(https://ops.example.com); empty: CORS off"});
+  add({.key = "server.audit_log_file", .type = T::kPath, .env = {"ORB_SERVER_AUDIT_LOG_FILE"},
+       .description = "JSON line per mutating call (who, what, status; default: "
+                      "<log_dir>/audit.log, mode 0600)"});
   add({.key = "server.pid_file", .type = T::kPath, .env = {"ORB_SERVER_PID_FILE"},
        .description = "pid file of the background server (`orb server start|stop|status`; "
                       "default: <work_dir>/orb-server.pid)"});
@@ -356,6 +381,7 @@ std::string CheckSettingValue(const SettingSpec& spec, std::string_view value) {
     case SettingType::kBool:
       return ParseBool(value) ? "" : "must be true or false";
     case SettingType::kRate:
+      if (spec.key == "server.rate_limit" && (Trim(value) == "off" || Trim(value) == "0")) return "";
       return ParseRate(value) ? "" : "must be BURST/REFILL_PER_SECOND with numbers > 0, e.g. 5/2";
     case SettingType::kInt: {
       std::string_view v = Trim(value);
