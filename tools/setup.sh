@@ -16,7 +16,7 @@ readonly PACKAGES=(
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libcurl4-openssl-dev libssl-dev
   libpugixml-dev libsqlite3-dev libsqlitecpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev prometheus-cpp-dev libjwt-dev
-  hyperfine time python3 sqlite3 openssl
+  hyperfine time python3 sqlite3 openssl wrk curl
 )
 
 say() { echo "setup: $*" >&2; }

@@ -138,7 +138,8 @@ void ApiServer::Impl::Routes() {
         ReplyError(res, 500, "internal_error", "unexpected failure: " + what);
       });
   http->set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    spdlog::info("serve: {} {} -> {}", req.method, req.path, res.status);
+    // Every call at debug (HostFactory polls often); changes are in the audit log.
+    spdlog::debug("serve: {} {} -> {}", req.method, req.path, res.status);
   });
 }
 
