@@ -70,6 +70,7 @@ void AddAllRoutes(ServerState& state) {
   AddRequestRoutes(state);
   AddMachineRoutes(state);
   AddHostFactoryRoutes(state);
+  AddDocsRoutes(state);
 }
 
 std::shared_ptr<const Config> ServerState::config() const {

@@ -112,5 +112,6 @@ void AddTemplateRoutes(ServerState& state);
 void AddRequestRoutes(ServerState& state);
 void AddMachineRoutes(ServerState& state);
 void AddHostFactoryRoutes(ServerState& state);
+void AddDocsRoutes(ServerState& state);  // docs_routes.h
 
 }  // namespace orb::api

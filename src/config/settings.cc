@@ -237,6 +237,12 @@ std::vector<SettingSpec> BuildSettings() {
                       "speaks only HTTPS"});
   add({.key = "server.tls_key_file", .type = T::kPath, .env = {"ORB_SERVER_TLS_KEY_FILE"},
        .description = "private key (PEM) of server.tls_cert_file; keep it mode 0600"});
+  add({.key = "server.docs_dir", .type = T::kPath, .env = {"ORB_SERVER_DOCS_DIR"},
+       .description = "directory holding Swagger UI's files (swagger-ui.css, "
+                      "swagger-ui-bundle.js, swagger-ui-standalone-preset.js) for the API page "
+                      "/docs (default: the first of <prefix>/share/orb/swagger-ui next to "
+                      "orb-server and the build's node_modules/swagger-ui-dist, installed by "
+                      "tools/setup.sh)"});
   add({.key = "server.pid_file", .type = T::kPath, .env = {"ORB_SERVER_PID_FILE"},
        .description = "pid file of the background server (`orb server start|stop|status`; "
                       "default: <work_dir>/orb-server.pid)"});
