@@ -1,8 +1,9 @@
 // The OpenAPI document (src/api/openapi.json, built into orb-server) describes exactly
 // the routes of the REST door: every route registered by AddAllRoutes is documented and
-// every documented operation is a route, with each {param} of a path declared. Then
-// the documents routes themselves, served in-process: /openapi.json, /docs and its
-// assets (a fixed list of names, 503 with a remedy when Swagger UI is not installed).
+// every documented operation is a route, with each {param} of a path declared; the
+// records orb answers fit the schemas documented for them. Then the docs routes
+// themselves, served in-process: /openapi.json, /docs and its assets (a fixed list of
+// names, 503 with a remedy when Swagger UI is not installed).
 
 #include <algorithm>
 #include <filesystem>
@@ -24,6 +25,9 @@
 #include "api/docs_routes.h"
 #include "api/server_state.h"
 #include "config/config_loader.h"
+#include "config/template_loader.h"
+#include "hostfactory/hf_wire.h"
+#include "model/records.h"
 
 namespace orb::api {
 namespace {
@@ -225,6 +229,161 @@ TEST(OpenApiRoutesTest, OperationsHaveIdsTagsAndAuthAnswers) {
       }
     }
   }
+}
+
+// Checks `value` against `schema` of the document `doc` as far as the document uses
+// JSON Schema: $ref, allOf, oneOf/anyOf (one must fit), type, const, enum, required,
+// properties, additionalProperties, items, prefixItems. Problems are added to `out`.
+void CheckSchema(const Json& doc, const Json& value, Json schema, const std::string& where,
+                 std::vector<std::string>& out) {
+  while (schema.contains("$ref")) {
+    const std::string ref = schema["$ref"];
+    schema = doc.at(Json::json_pointer(ref.substr(1)));
+  }
+  if (schema.contains("allOf")) {
+    for (const Json& s : schema["allOf"]) CheckSchema(doc, value, s, where, out);
+  }
+  for (const char* alternatives : {"oneOf", "anyOf"}) {
+    if (!schema.contains(alternatives)) continue;
+    bool fits = false;
+    for (const Json& s : schema[alternatives]) {
+      std::vector<std::string> problems;
+      CheckSchema(doc, value, s, where, problems);
+      fits = fits || problems.empty();
+    }
+    if (!fits) out.push_back(where + ": fits none of " + alternatives);
+  }
+  if (schema.contains("type")) {
+    const std::string type = schema["type"];
+    const bool ok = (type == "string" && value.is_string()) ||
+                    (type == "integer" && value.is_number_integer()) ||
+                    (type == "number" && value.is_number()) ||
+                    (type == "boolean" && value.is_boolean()) ||
+                    (type == "object" && value.is_object()) ||
+                    (type == "array" && value.is_array());
+    if (!ok) return out.push_back(where + ": " + value.dump() + " is not of type " + type);
+  }
+  if (schema.contains("const") && value != schema["const"]) {
+    out.push_back(where + ": " + value.dump() + " is not " + schema["const"].dump());
+  }
+  if (schema.contains("enum") &&
+      std::find(schema["enum"].begin(), schema["enum"].end(), value) == schema["enum"].end()) {
+    out.push_back(where + ": " + value.dump() + " is not one of " + schema["enum"].dump());
+  }
+  if (value.is_object()) {
+    for (const Json& key : schema.value("required", Json::array())) {
+      if (!value.contains(key.get<std::string>())) out.push_back(where + ": no member " + key.dump());
+    }
+    const Json properties = schema.value("properties", Json::object());
+    for (const auto& [key, member] : value.items()) {
+      if (properties.contains(key)) {
+        CheckSchema(doc, member, properties[key], where + "." + key, out);
+      } else if (schema.contains("additionalProperties") && schema["additionalProperties"].is_object()) {
+        CheckSchema(doc, member, schema["additionalProperties"], where + "." + key, out);
+      } else if (schema.value("additionalProperties", true) == false) {
+        out.push_back(where + ": member '" + key + "' is not in the schema (additionalProperties: false)");
+      }
+    }
+  }
+  if (value.is_array()) {
+    const Json prefix = schema.value("prefixItems", Json::array());
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const std::string at = where + "[" + std::to_string(i) + "]";
+      if (i < prefix.size()) {
+        CheckSchema(doc, value[i], prefix[i], at, out);
+      } else if (schema.contains("items")) {
+        CheckSchema(doc, value[i], schema["items"], at, out);
+      }
+    }
+  }
+}
+
+// The answer schema of an operation's `status` in the document.
+Json AnswerSchema(const Json& doc, const std::string& path, const std::string& method,
+                  const std::string& status) {
+  Json response = doc["paths"][path][method]["responses"][status];
+  while (response.contains("$ref")) {
+    response = doc.at(Json::json_pointer(response["$ref"].get<std::string>().substr(1)));
+  }
+  return response["content"]["application/json"]["schema"];
+}
+
+void ExpectFits(const Json& doc, const nlohmann::ordered_json& answer, const std::string& path,
+                const std::string& method, const std::string& status) {
+  std::vector<std::string> problems;
+  CheckSchema(doc, Json::parse(answer.dump()), AnswerSchema(doc, path, method, status),
+              Upper(method) + " " + path + " " + status, problems);
+  std::string all;
+  for (const std::string& p : problems) all += "\n  " + p;
+  EXPECT_TRUE(problems.empty()) << "the answer orb writes does not fit its schema in "
+                                << kDocumentFile << ":" << all << "\nanswer: " << answer.dump();
+}
+
+// Records as src/model/records.cc, TemplateRecord and the HostFactory formatters write
+// them fit the schemas of the answers that carry them, so a field added there must be
+// documented too.
+TEST(OpenApiSchemasTest, RecordsFitTheirSchemas) {
+  const Json doc = Document();
+  using OJson = nlohmann::ordered_json;
+
+  Machine m;
+  m.machine_id = "i-0123";
+  m.name = "ip-10-0-0-1.ec2.internal";
+  m.request_id = "req-1";
+  m.template_id = "T";
+  m.state = MachineState::kShuttingDown;
+  m.acquire_result = MachineResult::kSucceed;
+  m.launch_time = 1700000000;
+  m.created_at = m.updated_at = 1700000000;
+  m.notice_action = "terminate";
+  Machine plain = m;
+  plain.notice_action.clear();
+  plain.return_request_id = "ret-1";
+  plain.return_result = MachineResult::kFail;
+  ExpectFits(doc, MachineRecord(m), "/api/v1/machines/{machine_id}", "get", "200");
+  ExpectFits(doc, MachineRecord(plain), "/api/v1/machines/{machine_id}", "get", "200");
+  ExpectFits(doc, OJson{{"machines", {MachineRecord(m), MachineRecord(plain)}}}, "/api/v1/machines", "get", "200");
+
+  Request q;
+  q.request_id = "req-1";
+  q.template_id = "T";
+  q.requested_count = 2;
+  q.status = RequestStatus::kCompleteWithError;
+  q.launch_state = LaunchState::kSettled;
+  q.created_at = q.updated_at = 1700000000;
+  q.deadline = 1700003600;
+  Request ret = q;
+  ret.kind = RequestKind::kReturn;
+  ret.deadline = 0;
+  const std::vector<Machine> machines = {m, plain};
+  ExpectFits(doc, RequestRecord(q, &machines), "/api/v1/requests/{request_id}", "get", "200");
+  ExpectFits(doc, OJson{{"requests", {RequestRecord(q), RequestRecord(ret)}}}, "/api/v1/requests", "get", "200");
+  OJson polled = RequestRecord(ret, &machines);
+  polled["poll_message"] = "the cloud did not answer";  // as request_routes.cc adds it
+  ExpectFits(doc, OJson{{"requests", {polled, RequestRecord(q, &machines)}}}, "/api/v1/requests/status", "post", "200");
+  ExpectFits(doc, OJson{{"request_id", "req-1"}, {"message", "Request VM success."}},
+             "/api/v1/machines/request", "post", "202");
+
+  Template t;
+  t.template_id = "T";
+  t.max_number = 4;
+  t.attributes = {{"type", "String", "X86_64"}, {"ncpus", "Numeric", "2"}};
+  t.provider_api = ProviderApi::kEc2Fleet;
+  t.fleet_type = FleetType::kRequest;
+  t.raw = {{"templateId", "T"}, {"imageId", "ami-1"}, {"subnetIds", {"subnet-1"}}};
+  Template minimal;
+  minimal.template_id = "M";
+  ExpectFits(doc, TemplateRecord(t), "/api/v1/templates/{template_id}", "get", "200");
+  ExpectFits(doc, OJson{{"templates", {TemplateRecord(t), TemplateRecord(minimal)}}}, "/api/v1/templates", "get", "200");
+
+  ExpectFits(doc, FormatHfTemplates({t, minimal}), "/api/v1/hostfactory/getAvailableTemplates", "post", "200");
+  ExpectFits(doc, FormatHfRequestCreated("req-1", "Request VM success."),
+             "/api/v1/hostfactory/requestMachines", "post", "200");
+  ExpectFits(doc, FormatHfRequestStatuses({{q, machines, ""}, {ret, machines, "news"}}),
+             "/api/v1/hostfactory/getRequestStatus", "post", "200");
+  ExpectFits(doc, FormatHfReturnCandidates({{"ip-10-0-0-1", "i-0123", 120}}),
+             "/api/v1/hostfactory/getReturnRequests", "post", "200");
+  ExpectFits(doc, FormatHfFailure("bad input"), "/api/v1/hostfactory/getRequestStatus", "post", "400");
 }
 
 // The docs routes, served for real by an in-process server on a free loopback port.
