@@ -101,6 +101,7 @@ void AddAllRoutes(ServerState& state) {
   AddReconcileRoutes(state);
   AddEventRoutes(state);
   AddMetricsRoutes(state);
+  AddDocsRoutes(state);
 }
 
 std::shared_ptr<const Config> ServerState::config() const {

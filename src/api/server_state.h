@@ -143,5 +143,6 @@ void AddStorageRoutes(ServerState& state);
 void AddReconcileRoutes(ServerState& state);
 void AddEventRoutes(ServerState& state);
 void AddMetricsRoutes(ServerState& state);
+void AddDocsRoutes(ServerState& state);  // docs_routes.h
 
 }  // namespace orb::api

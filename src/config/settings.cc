@@ -274,6 +274,12 @@ std::vector<SettingSpec> BuildSettings() {
   add({.key = "server.audit_log_file", .type = T::kPath, .env = {"ORB_SERVER_AUDIT_LOG_FILE"},
        .description = "JSON line per mutating call (who, what, status; default: "
                       "<log_dir>/audit.log, mode 0600)"});
+  add({.key = "server.docs_dir", .type = T::kPath, .env = {"ORB_SERVER_DOCS_DIR"},
+       .description = "directory holding Swagger UI's files (swagger-ui.css, "
+                      "swagger-ui-bundle.js, swagger-ui-standalone-preset.js) for the API page "
+                      "/docs (default: the first of <prefix>/share/orb/swagger-ui next to "
+                      "orb-server and the build's node_modules/swagger-ui-dist, installed by "
+                      "tools/setup.sh)"});
   add({.key = "server.pid_file", .type = T::kPath, .env = {"ORB_SERVER_PID_FILE"},
        .description = "pid file of the background server (`orb server start|stop|status`; "
                       "default: <work_dir>/orb-server.pid)"});
