@@ -62,6 +62,25 @@ std::unique_ptr<httplib::Server> MakeHttpServer(const ApiServerOptions& o) {
   return server;
 }
 
+// cpp-httplib listens with a backlog of 5: a burst of clients connecting at once (a
+// load balancer's pool, a benchmark) overflows it and waits a second for the SYN to be
+// sent again. Linux lets listen() be called again on a listening socket to change
+// the backlog: find ours by its port.
+void WidenListenBacklog(int port) {
+  for (int fd = 3; fd < 1024; ++fd) {
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+    sockaddr_storage addr{};
+    socklen_t addr_len = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) continue;
+    int bound = 0;
+    if (addr.ss_family == AF_INET) bound = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    if (addr.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    if (bound == port) ::listen(fd, SOMAXCONN);
+  }
+}
+
 }  // namespace
 
 ApiServerOptions ApiServerOptionsFrom(const Config& config) {
@@ -69,6 +88,7 @@ ApiServerOptions ApiServerOptionsFrom(const Config& config) {
   o.host = config.Get("server.host");
   o.port = static_cast<int>(config.GetInt("server.port"));
   o.threads = static_cast<int>(config.GetInt("server.threads"));
+  o.brokers = static_cast<int>(config.GetInt("server.brokers"));
   o.max_body_bytes = config.GetInt("server.max_body_bytes");
   o.read_timeout_sec = static_cast<int>(config.GetInt("server.read_timeout_sec"));
   o.max_streams = static_cast<int>(config.GetInt("server.max_streams"));
@@ -148,6 +168,7 @@ ApiServer::ApiServer(std::shared_ptr<const Config> config, ConfigInputs inputs,
     : impl_(std::make_unique<Impl>(std::move(config), std::move(inputs), std::move(options))) {
   // Event streams hold a thread each for as long as they last: they get threads of
   // their own, so that they never starve the ordinary calls.
+  impl_->state.SetMaxBrokers(impl_->options.brokers);
   impl_->http->new_task_queue = [threads = impl_->options.threads + impl_->options.max_streams] {
     return new httplib::ThreadPool(static_cast<size_t>(std::max(1, threads)));
   };
@@ -155,6 +176,7 @@ ApiServer::ApiServer(std::shared_ptr<const Config> config, ConfigInputs inputs,
   impl_->http->set_read_timeout(impl_->options.read_timeout_sec, 0);
   impl_->http->set_write_timeout(impl_->options.read_timeout_sec, 0);
   impl_->http->set_keep_alive_max_count(1000);
+  impl_->http->set_tcp_nodelay(true);  // small answers leave at once, not after a delayed ACK
   impl_->http->set_keep_alive_timeout(std::min(5, impl_->options.read_timeout_sec));
   // SO_REUSEADDR (a restart may bind at once) but not httplib's SO_REUSEPORT, with
   // which a second `orb serve` would share the port instead of being told it is taken.
@@ -193,7 +215,8 @@ void ApiServer::Bind() {
     }
     impl_->port = o.port;
   }
-  spdlog::info("serve: listening on http://{}:{}", o.host, impl_->port);
+  WidenListenBacklog(impl_->port);
+  spdlog::info("serve: listening on {}://{}:{}", tls() ? "https" : "http", o.host, impl_->port);
 }
 
 int ApiServer::port() const { return impl_->port; }

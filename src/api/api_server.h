@@ -16,7 +16,8 @@ namespace orb {
 struct ApiServerOptions {
   std::string host = "127.0.0.1";
   int port = 8000;                 // 0: any free port (see ApiServer::port)
-  int threads = 8;                 // worker threads
+  int threads = 64;                // connections served at once (a thread each)
+  int brokers = 8;                 // brokers (store connections) the threads share
   long long max_body_bytes = 1 << 20;
   int read_timeout_sec = 10;       // a client that sends nothing this long is dropped
   int max_streams = 32;            // event streams open at once (each holds a thread)

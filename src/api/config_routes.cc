@@ -61,13 +61,19 @@ void AddReconcileRoutes(ServerState& state) {
   state.Add("POST", "/api/v1/reconcile", Role::kAdmin,
             [&state](const httplib::Request& req, httplib::Response& res) {
               state.Guard(res, [&] {
-                const ReconcileReport report =
-                    state.ThreadBroker().Reconcile(BoolParam(req, "dry_run"));
+                const bool dry_run = BoolParam(req, "dry_run");
+                ReconcileReport report;
+                try {
+                  report = state.ThreadBroker().Reconcile(dry_run);
+                } catch (const std::exception&) {
+                  if (!dry_run) state.metrics().CountReconcileFailure();
+                  throw;
+                }
                 json actions = json::array();
                 for (const ReconcileAction& a : report.actions) {
                   actions.push_back(ReconcileActionRecord(a));
                 }
-                state.CountReconcile(report);
+                if (!dry_run) state.CountReconcile(report);
                 Reply(res, 200, json{{"dry_run", report.dry_run},
                                      {"instances_seen", report.instances_seen},
                                      {"actions", actions},

@@ -132,15 +132,18 @@ void AddEventRoutes(ServerState& state) {
                 p->cursor = state.events().CursorAfter("");
                 p->next_poll = steady_clock::now() + std::chrono::seconds(poll_sec);
                 res.status = 200;
-                res.set_chunked_content_provider(
-                    "text/event-stream",
-                    [&state, id, p, poll_sec](size_t, httplib::DataSink& sink) {
-                      Broker& b = state.ThreadBroker();
+                auto step = [&state, id, p, poll_sec](httplib::DataSink& sink) -> bool {
+                      // A broker is leased only while it is used, never across the
+                      // waits: streams must not hold the pool.
                       auto snapshot = [&](const char* type) {
-                        Request now = b.GetRequest(id);
-                        std::vector<Machine> machines = b.MachinesOfRequest(now);
-                        p->ended = IsTerminal(now.status);
-                        return SseFrame("", type, RequestRecord(now, &machines));
+                        std::string frame;
+                        state.WithBroker([&](Broker& b) {
+                          Request now = b.GetRequest(id);
+                          std::vector<Machine> machines = b.MachinesOfRequest(now);
+                          p->ended = IsTerminal(now.status);
+                          frame = SseFrame("", type, RequestRecord(now, &machines));
+                        });
+                        return frame;
                       };
                       if (p->ended || state.events().closed() || !sink.is_writable()) {
                         sink.done();
@@ -157,7 +160,7 @@ void AddEventRoutes(ServerState& state) {
                       if (steady_clock::now() >= p->next_poll) {
                         p->next_poll = steady_clock::now() + std::chrono::seconds(poll_sec);
                         try {
-                          b.RequestStatuses({id});
+                          state.WithBroker([&](Broker& b) { b.RequestStatuses({id}); });
                         } catch (const std::exception& e) {
                           std::string out = SseFrame("", "poll_error", json{{"message", e.what()}});
                           if (!sink.write(out.data(), out.size())) return false;
@@ -181,6 +184,21 @@ void AddEventRoutes(ServerState& state) {
                       }
                       if (out.empty()) out = ": keep-alive\n\n";
                       return sink.write(out.data(), out.size());
+                };
+                res.set_chunked_content_provider(
+                    "text/event-stream",
+                    [step, id](size_t, httplib::DataSink& sink) {
+                      try {
+                        return step(sink);
+                      } catch (const std::exception& e) {
+                        // The store failed mid-stream: say so and end it; the client
+                        // reconnects (retry: 3000).
+                        const std::string out =
+                            SseFrame("", "error", json{{"request_id", id}, {"message", e.what()}});
+                        sink.write(out.data(), out.size());
+                        sink.done();
+                        return true;
+                      }
                     },
                     [&state](bool) { state.CloseStream(); });
               });

@@ -62,6 +62,7 @@ void AddProviderRoutes(ServerState& state) {
                 for (const ProviderInfo& info : b.ListProviders()) {
                   if (info.name == name) return Reply(res, 200, ProviderRecord(info));
                 }
+                throw Error(ErrorCode::kNotFound, "provider '" + name + "' is not listed");
               });
             });
   state.Add("GET", "/api/v1/providers/{name}/health", Role::kViewer,

@@ -48,6 +48,32 @@ std::string PathPattern(const std::string& path) {
 
 }  // namespace
 
+// The broker leased by the handler running on this thread, if any.
+class BrokerScope {
+ public:
+  explicit BrokerScope(ServerState& state) : state_(state), outer_(current) { current = this; }
+  ~BrokerScope() {
+    current = outer_;
+    if (leased_.broker) state_.Return(std::move(leased_));
+  }
+  BrokerScope(const BrokerScope&) = delete;
+  BrokerScope& operator=(const BrokerScope&) = delete;
+
+  Broker& Get() {
+    if (!leased_.broker) leased_ = state_.Lease();
+    return *leased_.broker;
+  }
+
+  static thread_local BrokerScope* current;
+
+ private:
+  ServerState& state_;
+  BrokerScope* outer_;
+  ServerState::PooledBroker leased_;
+};
+
+thread_local BrokerScope* BrokerScope::current = nullptr;
+
 void ServerState::Add(const std::string& method, const std::string& path, Role role,
                       Handler handler) {
   const std::string pattern = PathPattern(path);
@@ -57,6 +83,7 @@ void ServerState::Add(const std::string& method, const std::string& path, Role r
   auto run = [this, route, handler = std::move(handler)](const httplib::Request& req,
                                                           httplib::Response& res) {
     const auto started = std::chrono::steady_clock::now();
+    BrokerScope scope(*this);
     if (!hooks_.before || hooks_.before(req, res, route)) {
       handler(req, res);
       if (hooks_.after) hooks_.after(req, res, route);
@@ -115,21 +142,64 @@ void ServerState::Reload(std::shared_ptr<const Config> config) {
   ++generation_;
 }
 
-Broker& ServerState::ThreadBroker() {
+ServerState::PooledBroker ServerState::Lease() {
   std::unique_lock<std::mutex> lock(mu_);
-  WorkerBroker& mine = brokers_[std::this_thread::get_id()];
-  if (mine.broker && mine.generation == generation_) return *mine.broker;
-  // Only this thread touches its own entry's broker, so it is rebuilt outside the
-  // lock (opening the store may take a while).
-  std::shared_ptr<const Config> config = config_;
-  const unsigned generation = generation_;
+  for (;;) {
+    while (!idle_.empty()) {
+      PooledBroker b = std::move(idle_.back());
+      idle_.pop_back();
+      if (b.generation == generation_) {
+        ++brokers_out_;
+        return b;
+      }
+      // Built before a reload: dropped (outside the lock: closing takes a while).
+      lock.unlock();
+      b.broker.reset();
+      lock.lock();
+    }
+    if (brokers_out_ + static_cast<int>(idle_.size()) < max_brokers_) break;
+    returned_.wait(lock);
+  }
+  ++brokers_out_;
+  PooledBroker fresh;
+  fresh.config = config_;
+  fresh.generation = generation_;
   lock.unlock();
-  auto broker = std::make_unique<Broker>(*config);
-  lock.lock();
-  mine.broker = std::move(broker);
-  mine.config = std::move(config);
-  mine.generation = generation;
-  return *mine.broker;
+  try {
+    fresh.broker = std::make_unique<Broker>(*fresh.config);
+  } catch (...) {
+    lock.lock();
+    --brokers_out_;
+    returned_.notify_one();
+    throw;
+  }
+  return fresh;
+}
+
+void ServerState::Return(PooledBroker broker) {
+  std::unique_lock<std::mutex> lock(mu_);
+  --brokers_out_;
+  if (broker.generation == generation_) {
+    idle_.push_back(std::move(broker));
+  } else {
+    lock.unlock();
+    broker.broker.reset();
+    lock.lock();
+  }
+  returned_.notify_one();
+}
+
+
+Broker& ServerState::ThreadBroker() {
+  if (!BrokerScope::current) {
+    throw Error(ErrorCode::kInternal, "no broker outside a route handler (use WithBroker)");
+  }
+  return BrokerScope::current->Get();
+}
+
+void ServerState::WithBroker(const std::function<void(Broker&)>& fn) {
+  BrokerScope scope(*this);
+  fn(scope.Get());
 }
 
 void ServerState::Guard(httplib::Response& res, const std::function<void()>& fn) {
@@ -155,7 +225,7 @@ void ServerState::ReplyCreated(httplib::Response& res, int status, const json& b
         return sink.write(text->data() + offset, length);
       },
       [this, id](bool success) {
-        if (success) ThreadBroker().AcknowledgeRequest(id);
+        if (success) WithBroker([&](Broker& b) { b.AcknowledgeRequest(id); });
       });
 }
 

@@ -5,6 +5,7 @@
 // guard that turns whatever a handler throws into a JSON error.
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -86,13 +87,22 @@ class ServerState {
   // The configuration in force now.
   std::shared_ptr<const Config> config() const;
 
-  // Puts `config` in force: each worker builds a new broker with it on its next call;
-  // calls in flight finish with the old one.
+  // Puts `config` in force: brokers are built with it from the next call on; calls in
+  // flight finish with the old one, whose brokers are then dropped.
   void Reload(std::shared_ptr<const Config> config);
 
-  // The calling worker thread's broker (its own store connection, as a process would
-  // have), built with the configuration in force.
+  // A broker for the route handler running on this thread: leased from a pool of at
+  // most `max_brokers` (each with its own store connection, as a process would have)
+  // on first use in the handler and given back when it returns (waiting while every
+  // one is leased). Only inside a handler added with Add; elsewhere use WithBroker.
   Broker& ThreadBroker();
+
+  // Runs `fn` with a broker leased for its duration (for work outside a handler,
+  // e.g. an answer's stream or its completion).
+  void WithBroker(const std::function<void(Broker&)>& fn);
+
+  // At most this many brokers exist at once (call before serving; default 8).
+  void SetMaxBrokers(int n) { max_brokers_ = n < 1 ? 1 : n; }
 
   // Runs `fn`, answering an orb::Error with its status and anything else with 500,
   // as {"error","message"}.
@@ -106,11 +116,14 @@ class ServerState {
   void ReplyCreated(httplib::Response& res, int status, const json& body, const std::string& id);
 
  private:
-  struct WorkerBroker {
+  struct PooledBroker {
     std::shared_ptr<const Config> config;  // kept alive while the broker uses it
     std::unique_ptr<Broker> broker;
     unsigned generation = 0;
   };
+  PooledBroker Lease();
+  void Return(PooledBroker broker);
+  friend class BrokerScope;
 
   httplib::Server& http_;
   const ConfigInputs inputs_;
@@ -124,7 +137,10 @@ class ServerState {
   mutable std::mutex mu_;
   std::shared_ptr<const Config> config_;
   unsigned generation_ = 1;
-  std::map<std::thread::id, WorkerBroker> brokers_;
+  int max_brokers_ = 8;
+  int brokers_out_ = 0;                 // leased now
+  std::vector<PooledBroker> idle_;      // built, not leased
+  std::condition_variable returned_;
 };
 
 // Every route of the REST door (the route files below, in order). The OpenAPI

@@ -222,9 +222,14 @@ std::vector<SettingSpec> BuildSettings() {
   add({.key = "server.port", .type = T::kInt, .default_value = "8000",
        .env = {"ORB_SERVER_PORT"}, .flag = "--port", .min = 0, .max = 65535,
        .description = "TCP port `orb serve` listens on (0: any free port, logged)"});
-  add({.key = "server.threads", .type = T::kInt, .default_value = "8",
-       .env = {"ORB_SERVER_THREADS"}, .min = 1, .max = 256,
-       .description = "worker threads of `orb serve`, each with its own store connection"});
+  add({.key = "server.threads", .type = T::kInt, .default_value = "64",
+       .env = {"ORB_SERVER_THREADS"}, .min = 1, .max = 1024,
+       .description = "connections `orb serve` serves at once, a thread each (a keep-alive "
+                      "connection holds its thread; more wait to be accepted)"});
+  add({.key = "server.brokers", .type = T::kInt, .default_value = "8",
+       .env = {"ORB_SERVER_BROKERS"}, .min = 1, .max = 256,
+       .description = "brokers the server threads share, each with its own store "
+                      "connection; a call waits while all are busy"});
   add({.key = "server.max_body_bytes", .type = T::kInt, .default_value = "1048576",
        .env = {"ORB_SERVER_MAX_BODY_BYTES"}, .min = 1024, .max = 67108864,
        .description = "largest request body `orb serve` accepts (larger: 413)"});

@@ -69,7 +69,7 @@ class TempDir {
 std::vector<Route> RegisteredRoutes() {
   TempDir home;
   httplib::Server http;
-  ServerState state(http, TestConfig(home.path()));
+  ServerState state(http, TestConfig(home.path()), ConfigInputs{}, 0);
   AddAllRoutes(state);
   return state.routes();
 }
@@ -394,7 +394,7 @@ class DocsRoutesTest : public ::testing::Test {
     options.host = "127.0.0.1";
     options.port = 0;
     options.threads = 2;
-    server_ = std::make_unique<ApiServer>(TestConfig(home_.path(), std::move(env)), options);
+    server_ = std::make_unique<ApiServer>(TestConfig(home_.path(), std::move(env)), ConfigInputs{}, options);
     server_->Bind();
     thread_ = std::thread([this] { server_->Run(); });
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
