@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs orb's build dependencies from Debian 12 packages (only those missing) and
+# Installs orb's build dependencies from Debian 12 packages (only those missing), the
+# npm packages of package.json (Swagger UI's files for /docs, the OpenAPI linter and
+# the headless-browser test driver; `npm ci`, only when package-lock.json changed), and
 # builds orb into ./build. Safe to run again: it installs and rebuilds only what changed.
 #
 # Usage: tools/setup.sh
@@ -15,8 +17,8 @@ readonly PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libcurl4-openssl-dev libssl-dev
   libpugixml-dev libsqlite3-dev libsqlitecpp-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
-  hyperfine time python3 sqlite3
+  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev prometheus-cpp-dev libjwt-dev
+  hyperfine time python3 sqlite3 openssl wrk curl chromium
 )
 
 say() { echo "setup: $*" >&2; }
@@ -28,6 +30,12 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+# Node.js and npm: Debian's, unless the machine already has them (a nodejs package of
+# another origin bundles npm, and Debian's npm package would conflict with it).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
+
 if [[ ${#missing[@]} -gt 0 ]]; then
   sudo=()
   if [[ $(id -u) -ne 0 ]]; then
@@ -38,6 +46,16 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >&2
+fi
+
+# npm packages, exactly as package-lock.json pins them, from the registry npm is
+# configured with. No install scripts run and no browser is downloaded: the tests
+# drive Debian's chromium.
+if ! cmp -s package-lock.json node_modules/.orb-installed-package-lock.json; then
+  say "installing npm packages (npm ci)"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 SCARF_ANALYTICS=false \
+    npm ci --no-audit --no-fund --ignore-scripts >&2
+  cp package-lock.json node_modules/.orb-installed-package-lock.json
 fi
 
 build_dir=${ORB_BUILD_DIR:-build}

@@ -53,6 +53,13 @@ struct ReconcileReport {
   int requests_ended = 0;  // of those, how many are now terminal
 };
 
+// Whether ReconcileIfDue ran a pass, and what it found.
+struct ReconcileOutcome {
+  bool ran = false;     // a pass was due and was run
+  bool failed = false;  // it failed (logged); `report` is empty then
+  ReconcileReport report;
+};
+
 // How CreateTemplate, UpdateTemplate and DeleteTemplate behave.
 struct TemplateChangeOptions {
   bool validate_only = false;  // check and report, write nothing
@@ -73,6 +80,10 @@ struct TemplateChange {
 // camelCase or Python ORB snake_case keys; a {"templates": [one]} document is accepted
 // too). Throws Error(kInvalidInput) naming the file for anything else.
 nlohmann::ordered_json ReadTemplateInput(const std::string& path);
+
+// The one template object of `doc` (the object itself, or {"templates": [one]}).
+// Throws Error(kInvalidInput) starting with `where` for anything else.
+nlohmann::ordered_json OneTemplateOf(nlohmann::ordered_json doc, const std::string& where);
 
 // A machine named by a caller: by cloud id, host name, or both.
 struct MachineRef {
@@ -259,6 +270,14 @@ class Broker {
   // providers' notice queues first.
   std::vector<ReturnCandidate> ReturnCandidates(const std::vector<MachineRef>& machines);
 
+  // Cancels open acquire request `request_id`: no more machines are launched for it,
+  // its groups are deleted, its machines terminated, and it ends complete_with_error
+  // saying it was canceled (`by` names who asked, for the message). The request is
+  // marked first, so a cancel that dies half-way is finished by the reconciler.
+  // Returns the request as it ended. Throws Error(kNotFound) for an unknown id and
+  // Error(kConflict) for a return request, one already ended, or one changed meanwhile.
+  Request CancelRequest(const std::string& request_id, const std::string& by);
+
   // The machines of an acquire request that are not yet returned (for `orb
   // requests return --request-id`).
   std::vector<MachineRef> ReturnableMachinesOf(const std::string& request_id);
@@ -290,8 +309,9 @@ class Broker {
 
   // Runs a Reconcile pass when the last one (by any process sharing the work dir) is
   // older than reconcile.interval_sec (0 = never), without refreshing open requests;
-  // logs, never throws. HostFactory's getRequestStatus carries it when no server runs.
-  void ReconcileIfDue();
+  // logs, never throws. HostFactory's getRequestStatus carries it, and `orb serve`
+  // runs it on a timer.
+  ReconcileOutcome ReconcileIfDue();
 
   // Cloud calls made by this broker so far (for the per-call log line).
   long long CloudCalls() const;
@@ -312,6 +332,9 @@ class Broker {
   // adding what it did to `report`. Idempotent: a pass that dies half-way is finished
   // by the next.
   void AbandonRequest(Request request, ReconcileReport& report, bool dry_run);
+  // Gives back every machine and group of acquire request `request` and ends it
+  // complete_with_error with `why` (AbandonRequest, CancelRequest).
+  void GiveBackRequest(Request request, const std::string& why);
 
   // Whether the request's stored launch call creates a group that keeps launching
   // (then its members cannot be adopted by tag alone).

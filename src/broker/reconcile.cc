@@ -154,6 +154,34 @@ void Broker::AbandonRequest(Request r, ReconcileReport& report, bool dry_run) {
   ++report.requests_abandoned;
   if (dry_run) return;
   CrashPoint("reconcile.before_abandon");
+  // A cancel that died half-way keeps its own reason.
+  GiveBackRequest(r, r.acknowledged_at == kAbandoned && r.message.rfind("canceled", 0) == 0
+                         ? r.message
+                         : why);
+}
+
+Request Broker::CancelRequest(const std::string& request_id, const std::string& by) {
+  Request r = GetRequest(request_id);
+  if (r.kind != RequestKind::kAcquire) {
+    throw Error(ErrorCode::kConflict, "request " + request_id +
+                                          " is a return request: only an acquire request "
+                                          "can be canceled");
+  }
+  if (IsTerminal(r.status)) {
+    throw Error(ErrorCode::kConflict,
+                "request " + request_id + " has already ended (" +
+                    std::string(RequestStatusName(r.status)) +
+                    "); return its machines instead");
+  }
+  const std::string why = "canceled" + (by.empty() ? std::string() : " by " + by) +
+                          ": no more machines are launched for it and those it has are "
+                          "given back";
+  spdlog::warn("cancel request {} ({})", request_id, why);
+  GiveBackRequest(r, why);
+  return GetRequest(request_id);
+}
+
+void Broker::GiveBackRequest(Request r, const std::string& why) {
   // 1. Marked first (an optimistic update: a caller asking about it in the meantime
   //    wins), so that a pass dying half-way is finished by the next one.
   if (r.acknowledged_at != kAbandoned) {
@@ -206,7 +234,7 @@ void Broker::AbandonRequest(Request r, ReconcileReport& report, bool dry_run) {
       if (IsFinalMachineState(m.state) || refused.count(m.machine_id)) continue;
       m.state = MachineState::kFailed;  // final: nobody will ask about it again
       m.acquire_result = MachineResult::kFail;
-      m.message = "terminated: its request was abandoned";
+      m.message = "terminated: its request was " + why.substr(0, why.find(':'));
       m.updated_at = NowSeconds();
       store().UpdateMachine(m);
     }
@@ -220,22 +248,25 @@ void Broker::AbandonRequest(Request r, ReconcileReport& report, bool dry_run) {
   });
 }
 
-void Broker::ReconcileIfDue() {
+ReconcileOutcome Broker::ReconcileIfDue() {
   const long long every = config_.GetInt("reconcile.interval_sec");
-  if (every <= 0) return;
+  if (every <= 0) return {};
   namespace fs = std::filesystem;
   const fs::path marker = fs::path(config_.Get("paths.work_dir")) / "reconcile.last";
   struct stat st {};
   const std::time_t now = std::time(nullptr);
-  if (::stat(marker.c_str(), &st) == 0 && now - st.st_mtime < every) return;
+  if (::stat(marker.c_str(), &st) == 0 && now - st.st_mtime < every) return {};
   // Claimed by touching the marker first: concurrent calls mostly skip, and a
   // double pass is harmless (adoption and termination are idempotent).
   CreatePrivateDirectories(marker.parent_path());
   if (int err = WritePrivateFile(marker.string(), std::to_string(now) + "\n"); err != 0) {
     spdlog::debug("cannot write {}: {}", marker.string(), std::strerror(err));
   }
+  ReconcileOutcome outcome;
+  outcome.ran = true;
   try {
     ReconcileReport report = Reconcile(/*dry_run=*/false, /*refresh_open=*/false);
+    outcome.report = report;
     int changed = 0;
     for (const ReconcileAction& a : report.actions) changed += a.action != "keep";
     if (changed > 0) {
@@ -245,7 +276,9 @@ void Broker::ReconcileIfDue() {
   } catch (const std::exception& e) {
     // A background slice never fails the call that carries it.
     spdlog::warn("reconcile pass skipped: {}", e.what());
+    outcome.failed = true;
   }
+  return outcome;
 }
 
 }  // namespace orb

@@ -85,6 +85,24 @@ std::string Listed(const std::vector<std::string>& names) {
 
 }  // namespace
 
+Json OneTemplateOf(Json doc, const std::string& where) {
+  if (doc.is_object() && doc.contains("templates")) {
+    const Json& list = doc["templates"];
+    if (!list.is_array() || list.size() != 1) {
+      throw Error(ErrorCode::kInvalidInput,
+                  where + ": must hold one template object (or {\"templates\": [one]}), got " +
+                      std::to_string(list.is_array() ? list.size() : 0) + " templates");
+    }
+    doc = list[0];
+  }
+  if (!doc.is_object()) {
+    throw Error(ErrorCode::kInvalidInput,
+                where + ": must hold one template object, e.g. {\"templateId\": \"My-Template\", "
+                        "\"maxNumber\": 10, ...}");
+  }
+  return doc;
+}
+
 Json ReadTemplateInput(const std::string& path) {
   Json doc;
   try {
@@ -92,21 +110,7 @@ Json ReadTemplateInput(const std::string& path) {
   } catch (const Error& e) {
     throw Error(ErrorCode::kInvalidInput, e.what());
   }
-  if (doc.is_object() && doc.contains("templates")) {
-    const Json& list = doc["templates"];
-    if (!list.is_array() || list.size() != 1) {
-      throw Error(ErrorCode::kInvalidInput,
-                  path + ": must hold one template object (or {\"templates\": [one]}), got " +
-                      std::to_string(list.is_array() ? list.size() : 0) + " templates");
-    }
-    doc = list[0];
-  }
-  if (!doc.is_object()) {
-    throw Error(ErrorCode::kInvalidInput,
-                path + ": must hold one template object, e.g. {\"templateId\": \"My-Template\", "
-                       "\"maxNumber\": 10, ...}");
-  }
-  return doc;
+  return OneTemplateOf(std::move(doc), path);
 }
 
 TemplateChange Broker::EditTemplates(

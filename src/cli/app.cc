@@ -2,17 +2,25 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 
+#include <csignal>
+#include <pthread.h>
+#include <thread>
+
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include "broker/broker.h"
+#include "broker/broker_records.h"
+#include "cli/context.h"
 #include "cli/logging.h"
 #include "cli/output.h"
+#include "cli/server_command.h"
 #include "common/error.h"
 #include "common/strings.h"
 #include "config/config_loader.h"
@@ -28,52 +36,6 @@ namespace orb {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-// Options every command accepts, before or after the command name.
-struct GlobalOptions {
-  std::string config_file;
-  std::string format = "table";
-  std::vector<std::string> fields;
-  bool hf = false;
-  bool long_form = false;
-  std::map<std::string, std::string> setting_values;  // flag text per setting key
-};
-
-// Everything a command handler needs.
-struct Context {
-  GlobalOptions global;
-  OutputOptions output;
-  std::ostream& out;
-  std::ostream& err;
-  std::optional<Config> config;
-  std::unique_ptr<Broker> broker;
-
-  // Loads the configuration (and sets up logging); with `strict`, refuses to go
-  // on when it has errors.
-  const Config& LoadConfiguration(bool strict) {
-    if (!config) {
-      ConfigInputs inputs;
-      inputs.config_file = global.config_file;
-      for (const auto& [key, value] : global.setting_values) inputs.flags[key] = value;
-      config = LoadConfig(inputs);
-      if (config->HasErrors()) {
-        SetUpFallbackLogging();
-      } else {
-        SetUpLogging(*config);
-      }
-      for (const ConfigProblem& p : config->problems()) {
-        if (!p.error) spdlog::warn("config: {}", p.ToString());
-      }
-    }
-    if (strict) config->ThrowIfErrors();
-    return *config;
-  }
-
-  Broker& GetBroker() {
-    if (!broker) broker = std::make_unique<Broker>(LoadConfiguration(true));
-    return *broker;
-  }
-};
 
 using Handler = std::function<int(Context&)>;
 
@@ -100,12 +62,7 @@ int TemplatesShow(Context& c, const std::string& id) {
 
 int TemplatesValidate(Context& c, const std::string& file, bool in_cloud) {
   TemplateCheck check = c.GetBroker().ValidateTemplates(file, in_cloud);
-  json doc = json::object();
-  doc["file"] = check.file;
-  doc["valid"] = check.problems.empty();
-  doc["templates"] = check.templates.size();
-  doc["problems"] = check.problems;
-  doc["warnings"] = check.warnings;
+  const json doc = TemplateCheckRecord(check);
   if (c.output.format == OutputFormat::kJson || c.output.format == OutputFormat::kYaml) {
     c.out << FormatRecord(doc, c.output);
     return check.problems.empty() ? 0 : 1;
@@ -130,14 +87,7 @@ struct TemplateEditOptions {
 
 int ReportTemplateChange(Context& c, const TemplateChange& ch) {
   if (c.output.format == OutputFormat::kJson || c.output.format == OutputFormat::kYaml) {
-    json r = json::object();
-    r["action"] = ch.action;
-    r["template_id"] = ch.template_id;
-    r["file"] = ch.file;
-    r["written"] = ch.written;
-    r["replaced_existing"] = ch.replaced_existing;
-    r["warnings"] = ch.warnings;
-    c.out << FormatRecord(r, c.output);
+    c.out << FormatRecord(TemplateChangeRecord(ch), c.output);
     return 0;
   }
   for (const std::string& w : ch.warnings) c.err << "warning: " << w << "\n";
@@ -291,22 +241,6 @@ int MachinesShow(Context& c, const std::string& id) {
   return 0;
 }
 
-json SettingRecord(const Config& config, const SettingSpec& spec) {
-  const SettingValue& v = config.Lookup(spec.key);
-  json r = json::object();
-  r["key"] = std::string(spec.key);
-  r["value"] = spec.secret && !v.value.empty() ? std::string(kRedacted) : v.value;
-  r["source"] = std::string(SettingSourceName(v.source));
-  r["origin"] = v.origin;
-  std::vector<std::string> env(spec.env.begin(), spec.env.end());
-  r["env"] = Join(env, ",");
-  r["ibm_key"] = std::string(spec.ibm_key);
-  r["flag"] = std::string(spec.flag);
-  r["default"] = std::string(spec.default_value);
-  r["description"] = std::string(spec.description);
-  return r;
-}
-
 void PrintProblems(Context& c, const Config& config) {
   for (const ConfigProblem& p : config.problems()) {
     c.err << (p.error ? "error: " : "warning: ") << p.ToString() << "\n";
@@ -315,27 +249,7 @@ void PrintProblems(Context& c, const Config& config) {
 
 int ConfigShow(Context& c) {
   const Config& config = c.LoadConfiguration(false);
-  std::vector<json> records;
-  for (const SettingSpec& spec : AllSettings()) records.push_back(SettingRecord(config, spec));
-  // With a providers list: each instance's effective provider settings, as
-  // providers.<name>.<key>.
-  if (config.has_provider_list()) {
-    for (const ProviderInstanceConfig& p : config.provider_instances()) {
-      const Config instance = config.ForProviderInstance(p.name);
-      json weight = SettingRecord(instance, *FindSetting("provider.type"));
-      weight["key"] = "providers." + p.name + ".weight";
-      weight["value"] = std::to_string(p.weight);
-      weight["default"] = "1";
-      weight["description"] = "share of requests under providerSelection weighted";
-      for (const SettingSpec& spec : AllSettings()) {
-        if (spec.key != "provider.type" && spec.key.rfind("aws.", 0) != 0) continue;
-        json r = SettingRecord(instance, spec);
-        r["key"] = "providers." + p.name + "." + std::string(spec.key);
-        records.push_back(r);
-      }
-      records.push_back(weight);
-    }
-  }
+  const std::vector<json> records = SettingRecords(config);
   c.out << FormatRecords(records, "settings", kSettingColumns, c.output);
   PrintProblems(c, config);
   return config.HasErrors() ? 1 : 0;
@@ -343,19 +257,7 @@ int ConfigShow(Context& c) {
 
 int ConfigValidate(Context& c) {
   const Config& config = c.LoadConfiguration(false);
-  json doc = json::object();
-  doc["valid"] = !config.HasErrors();
-  doc["files"] = config.files();
-  json problems = json::array();
-  for (const ConfigProblem& p : config.problems()) {
-    json pr = json::object();
-    pr["severity"] = p.error ? "error" : "warning";
-    pr["where"] = p.where;
-    pr["key"] = p.key;
-    pr["message"] = p.message;
-    problems.push_back(pr);
-  }
-  doc["problems"] = problems;
+  const json doc = ConfigCheckRecord(config);
   if (c.output.format == OutputFormat::kJson || c.output.format == OutputFormat::kYaml) {
     c.out << FormatRecord(doc, c.output);
   } else {
@@ -370,13 +272,7 @@ int ConfigValidate(Context& c) {
 }
 
 int StorageShow(Context& c) {
-  StoreInfo info = c.GetBroker().store().Info();
-  json r = json::object();
-  r["strategy"] = info.strategy;
-  r["location"] = info.location;
-  r["schema_version"] = info.schema_version;
-  for (const auto& [table, n] : info.counts) r[table] = n;
-  c.out << FormatRecord(r, c.output);
+  c.out << FormatRecord(StoreInfoRecord(c.GetBroker().store().Info()), c.output);
   return 0;
 }
 
@@ -464,27 +360,11 @@ int RequestsReturn(Context& c, const std::string& request_id) {
 int RequestsListReturns(Context& c) {
   std::vector<json> records;
   for (const ReturnCandidate& rc : c.GetBroker().ReturnCandidates({})) {
-    json r = json::object();
-    r["machine_id"] = rc.machine_id;
-    r["name"] = rc.name;
-    r["grace_period"] = rc.grace_period;
-    r["reason"] = rc.reason;
-    records.push_back(std::move(r));
+    records.push_back(ReturnCandidateRecord(rc));
   }
   c.out << FormatRecords(records, "machines", {"machine_id", "name", "grace_period", "reason"},
                          c.output);
   return 0;
-}
-
-json ProviderRecord(const ProviderInfo& info) {
-  json r = json::object();
-  r["name"] = info.name;
-  r["type"] = info.type;
-  r["region"] = info.region;
-  json endpoints = json::object();
-  for (const auto& [service, url] : info.endpoints) endpoints[service] = url;
-  r["endpoints"] = endpoints;
-  return r;
 }
 
 int ProvidersList(Context& c) {
@@ -506,40 +386,10 @@ int ProvidersShow(Context& c, const std::string& name) {
   throw Error(ErrorCode::kNotFound, "unknown provider '" + name + "'");
 }
 
-// The health of one provider instance as a record.
-json HealthRecord(const std::string& name, const ProviderHealth& h) {
-  json r = json::object();
-  r["name"] = name;
-  r["status"] = h.ok ? "ok" : "failing";
-  r["region"] = h.region;
-  r["account"] = h.account;
-  r["identity"] = h.identity;
-  r["credentials_source"] = h.credentials_source;
-  json checks = json::array();
-  for (const HealthCheck& check : h.checks) {
-    json cr = json::object();
-    cr["check"] = check.name;
-    cr["ok"] = check.ok;
-    cr["latency_ms"] = static_cast<double>(static_cast<long long>(check.latency_ms * 10)) / 10.0;
-    cr["detail"] = check.detail;
-    checks.push_back(cr);
-  }
-  r["checks"] = checks;
-  return r;
-}
-
 int Reconcile(Context& c, bool dry_run) {
   const ReconcileReport report = c.GetBroker().Reconcile(dry_run);
   std::vector<json> records;
-  for (const ReconcileAction& a : report.actions) {
-    json r = json::object();
-    r["action"] = a.action;
-    r["provider"] = a.provider;
-    r["machine_id"] = a.machine_id;
-    r["request_id"] = a.request_id;
-    r["detail"] = a.detail;
-    records.push_back(r);
-  }
+  for (const ReconcileAction& a : report.actions) records.push_back(ReconcileActionRecord(a));
   const bool structured =
       c.output.format == OutputFormat::kJson || c.output.format == OutputFormat::kYaml;
   if (structured) {
@@ -748,6 +598,18 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   CLI::App* rshow = requests->add_subcommand("show", "show one request with its machines");
   rshow->add_option("request_id", request_id, "request id (req-... or ret-...)")->required();
   leaf(rshow, [&](Context& c) { return RequestsShow(c, request_id); });
+  std::string cancel_id;
+  CLI::App* rcancel = requests->add_subcommand(
+      "cancel", "cancel an open acquire request: its machines and groups are given back");
+  rcancel->add_option("request_id", cancel_id, "acquire request id")->required();
+  leaf(rcancel, [&](Context& c) {
+    const char* user = std::getenv("USER");
+    Request r = c.GetBroker().CancelRequest(cancel_id, std::string("orb requests cancel") +
+                                                           (user ? " (" + std::string(user) + ")" : ""));
+    std::vector<Machine> machines = c.GetBroker().MachinesOfRequest(r);
+    c.out << FormatRecord(RequestRecord(r, &machines), c.output);
+    return 0;
+  });
 
   std::string create_template;
   int create_count = 0;
@@ -882,6 +744,35 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   leaf(storage->add_subcommand("health", "prove the store can be read and written now"),
        StorageHealth);
 
+  // serve
+  CLI::App* serve = app.add_subcommand(
+      "serve", "serve the REST API (under /api/v1) until SIGTERM or SIGINT");
+  serve->footer("Examples:\n  orb serve\n  orb serve --port 8080\n"
+                "  curl http://127.0.0.1:8000/api/v1/requests?open=true");
+  leaf(serve, [](Context& c) { return RunServerCommand(c, {ServerAction::kServe}); });
+
+  // server: orb serve in the background
+  CLI::App* server = app.add_subcommand(
+      "server", "run the REST API server in the background (pid file server.pid_file)");
+  server->require_subcommand(1);
+  bool foreground = false;
+  CLI::App* server_start = server->add_subcommand(
+      "start", "start the server in the background; returns once it listens");
+  server_start->add_flag("--foreground", foreground, "serve in this process, like orb serve");
+  leaf(server_start, [&](Context& c) {
+    return RunServerCommand(c, {foreground ? ServerAction::kServe : ServerAction::kStart});
+  });
+  ServerCommand stop{ServerAction::kStop};
+  CLI::App* server_stop = server->add_subcommand(
+      "stop", "stop the background server: in-flight requests finish first");
+  server_stop->add_option("--timeout", stop.stop_timeout_sec,
+                          "seconds to wait for it to exit (default 30)")
+      ->check(CLI::Range(1, 3600));
+  leaf(server_stop, [&](Context& c) { return RunServerCommand(c, stop); });
+  leaf(server->add_subcommand("status", "whether the background server runs, its pid and "
+                                        "address; exit 0 running, 3 not running"),
+       [](Context& c) { return RunServerCommand(c, {ServerAction::kStatus}); });
+
   const bool json_errors = WantsJson(args);
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   if (!reversed.empty()) reversed.pop_back();  // the program name
@@ -906,7 +797,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return 2;
   }
 
-  Context ctx{global, OutputOptions{}, out, err, std::nullopt, nullptr};
+  Context ctx{global, args, OutputOptions{}, out, err, std::nullopt, nullptr};
   ctx.output.format = *ParseOutputFormat(global.format);
   ctx.output.hostfactory_names = global.hf;
   ctx.output.long_form = global.long_form;

@@ -228,6 +228,8 @@ class Loader {
     const std::string log_dir = ResolveDir("paths.log_dir", work_dir + "/log");
     Derive("storage.path", work_dir + "/orb.db");
     Derive("logging.file", log_dir + "/orb.log");
+    Derive("server.pid_file", work_dir + "/orb-server.pid");
+    Derive("server.audit_log_file", log_dir + "/audit.log");
     auto& level = values_["logging.level"];
     if (auto normalized = NormalizeLogLevel(level.value)) level.value = *normalized;
   }

@@ -215,6 +215,79 @@ std::vector<SettingSpec> BuildSettings() {
        .description = "an acquire request whose creating call never answered (its process died "
                       "or was killed by HostFactory's timeout) is given back by the reconciler "
                       "once idle this long: its groups deleted, its instances terminated"});
+  add({.key = "server.host", .type = T::kString, .default_value = "127.0.0.1",
+       .env = {"ORB_SERVER_HOST"}, .flag = "--host",
+       .description = "address `orb serve` listens on; one that is not loopback (127.0.0.1, "
+                      "::1, localhost) needs credentials (server.api_keys_file or a JWT key)"});
+  add({.key = "server.port", .type = T::kInt, .default_value = "8000",
+       .env = {"ORB_SERVER_PORT"}, .flag = "--port", .min = 0, .max = 65535,
+       .description = "TCP port `orb serve` listens on (0: any free port, logged)"});
+  add({.key = "server.threads", .type = T::kInt, .default_value = "64",
+       .env = {"ORB_SERVER_THREADS"}, .min = 1, .max = 1024,
+       .description = "connections `orb serve` serves at once, a thread each (a keep-alive "
+                      "connection holds its thread; more wait to be accepted)"});
+  add({.key = "server.brokers", .type = T::kInt, .default_value = "8",
+       .env = {"ORB_SERVER_BROKERS"}, .min = 1, .max = 256,
+       .description = "brokers the server threads share, each with its own store "
+                      "connection; a call waits while all are busy"});
+  add({.key = "server.max_body_bytes", .type = T::kInt, .default_value = "1048576",
+       .env = {"ORB_SERVER_MAX_BODY_BYTES"}, .min = 1024, .max = 67108864,
+       .description = "largest request body `orb serve` accepts (larger: 413)"});
+  add({.key = "server.read_timeout_sec", .type = T::kInt, .default_value = "10",
+       .env = {"ORB_SERVER_READ_TIMEOUT_SEC"}, .min = 1, .max = 3600,
+       .description = "a client that sends nothing (or takes no answer) this long is "
+                      "disconnected, so slow clients cannot hold every worker"});
+  add({.key = "server.max_streams", .type = T::kInt, .default_value = "32",
+       .env = {"ORB_SERVER_MAX_STREAMS"}, .min = 0, .max = 1024,
+       .description = "server-sent-event streams open at once (each holds a thread of its "
+                      "own); more are refused with 503"});
+  add({.key = "server.events_poll_ms", .type = T::kInt, .default_value = "1000",
+       .env = {"ORB_SERVER_EVENTS_POLL_MS"}, .min = 100, .max = 60000,
+       .description = "how often `orb serve` reads the store and templates file for the "
+                      "changes it streams as events"});
+  add({.key = "server.stream_poll_sec", .type = T::kInt, .default_value = "10",
+       .env = {"ORB_SERVER_STREAM_POLL_SEC"}, .min = 1, .max = 3600,
+       .description = "a request's event stream polls the cloud for it this often while it "
+                      "is open, as getRequestStatus does"});
+  add({.key = "server.tls_cert_file", .type = T::kPath, .env = {"ORB_SERVER_TLS_CERT_FILE"},
+       .description = "certificate chain (PEM) for HTTPS; with server.tls_key_file, `orb serve` "
+                      "speaks only HTTPS"});
+  add({.key = "server.tls_key_file", .type = T::kPath, .env = {"ORB_SERVER_TLS_KEY_FILE"},
+       .description = "private key (PEM) of server.tls_cert_file; keep it mode 0600"});
+  // Access control of `orb serve` (src/api/access_control.h, docs/rest-api.md).
+  add({.key = "server.api_keys_file", .type = T::kPath, .env = {"ORB_SERVER_API_KEYS_FILE"},
+       .description = "YAML or JSON list of API keys {name, role, key_sha256 or key}; when "
+                      "set, every call but the probes needs a key or token"});
+  add({.key = "server.jwt_hs256_secret_file", .type = T::kPath,
+       .env = {"ORB_SERVER_JWT_HS256_SECRET_FILE"},
+       .description = "file holding the shared secret (32 bytes or more) of HS256 bearer "
+                      "tokens; must be mode 0600"});
+  add({.key = "server.jwt_rs256_public_key_file", .type = T::kPath,
+       .env = {"ORB_SERVER_JWT_RS256_PUBLIC_KEY_FILE"},
+       .description = "RSA public key (PEM) that verifies RS256 bearer tokens"});
+  add({.key = "server.jwt_issuer", .type = T::kString, .env = {"ORB_SERVER_JWT_ISSUER"},
+       .description = "when set, a token's `iss` claim must equal it"});
+  add({.key = "server.jwt_audience", .type = T::kString, .env = {"ORB_SERVER_JWT_AUDIENCE"},
+       .description = "when set, a token's `aud` claim must be or contain it"});
+  add({.key = "server.rate_limit", .type = T::kRate, .default_value = "200/100",
+       .env = {"ORB_SERVER_RATE_LIMIT"},
+       .description = "calls per client (principal, else address): BURST/REFILL_PER_SECOND, "
+                      "or off; past it: 429 with Retry-After"});
+  add({.key = "server.cors_origins", .type = T::kString, .env = {"ORB_SERVER_CORS_ORIGINS"},
+       .description = "comma-separated exact origins browsers may call from "
+                      "(https://ops.example.com); empty: CORS off"});
+  add({.key = "server.audit_log_file", .type = T::kPath, .env = {"ORB_SERVER_AUDIT_LOG_FILE"},
+       .description = "JSON line per mutating call (who, what, status; default: "
+                      "<log_dir>/audit.log, mode 0600)"});
+  add({.key = "server.docs_dir", .type = T::kPath, .env = {"ORB_SERVER_DOCS_DIR"},
+       .description = "directory holding Swagger UI's files (swagger-ui.css, "
+                      "swagger-ui-bundle.js, swagger-ui-standalone-preset.js) for the API page "
+                      "/docs (default: the first of <prefix>/share/orb/swagger-ui next to "
+                      "orb-server and the build's node_modules/swagger-ui-dist, installed by "
+                      "tools/setup.sh)"});
+  add({.key = "server.pid_file", .type = T::kPath, .env = {"ORB_SERVER_PID_FILE"},
+       .description = "pid file of the background server (`orb server start|stop|status`; "
+                      "default: <work_dir>/orb-server.pid)"});
   add({.key = "reconcile.interval_sec", .type = T::kInt, .default_value = "300",
        .env = {"ORB_RECONCILE_INTERVAL_SEC"}, .min = 0, .max = 86400,
        .description = "getRequestStatus also adopts or terminates untracked instances (as "
@@ -319,6 +392,7 @@ std::string CheckSettingValue(const SettingSpec& spec, std::string_view value) {
     case SettingType::kBool:
       return ParseBool(value) ? "" : "must be true or false";
     case SettingType::kRate:
+      if (spec.key == "server.rate_limit" && (Trim(value) == "off" || Trim(value) == "0")) return "";
       return ParseRate(value) ? "" : "must be BURST/REFILL_PER_SECOND with numbers > 0, e.g. 5/2";
     case SettingType::kInt: {
       std::string_view v = Trim(value);

@@ -28,19 +28,21 @@ std::string_view HfOperationName(HfOperation op) {
 
 namespace {
 
-json ReadInput(const std::string& path) {
+// The text of the input file HostFactory passed with -f.
+std::string ReadInputFile(const std::string& path) {
   if (path.empty()) throw Error(ErrorCode::kInvalidInput, "no input file given (-f FILE)");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCode::kInvalidInput, "cannot read input file '" + path + "'");
   std::ostringstream text;
   text << in.rdbuf();
-  if (Trim(text.str()).empty()) {
-    throw Error(ErrorCode::kInvalidInput, "input file '" + path + "' is empty");
-  }
-  json doc = json::parse(text.str(), nullptr, false);
-  if (doc.is_discarded()) {
-    throw Error(ErrorCode::kInvalidInput, "input file '" + path + "' is not valid JSON");
-  }
+  return text.str();
+}
+
+// `text` as one JSON document; `source` names it in messages ("input file 'x'").
+json ParseInput(std::string_view text, const std::string& source) {
+  if (Trim(text).empty()) throw Error(ErrorCode::kInvalidInput, source + " is empty");
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded()) throw Error(ErrorCode::kInvalidInput, source + " is not valid JSON");
   return doc;
 }
 
@@ -55,12 +57,28 @@ std::vector<MachineRef> ToRefs(const std::vector<HfMachineRef>& hf) {
 
 HfOutcome RunHfOperation(HfOperation op, const std::string& input_file,
                          const std::function<Broker&()>& get_broker) {
+  std::string text;
+  try {
+    text = ReadInputFile(input_file);
+  } catch (const Error& e) {
+    HfOutcome outcome;
+    outcome.exit_code = 1;
+    outcome.error_code = e.code();
+    outcome.document = FormatHfFailure(e.what());
+    spdlog::error("{}: {}", HfOperationName(op), e.what());
+    return outcome;
+  }
+  return RunHfOperationOnText(op, text, "input file '" + input_file + "'", get_broker);
+}
+
+HfOutcome RunHfOperationOnText(HfOperation op, std::string_view text, const std::string& source,
+                               const std::function<Broker&()>& get_broker) {
   const auto start = std::chrono::steady_clock::now();
   HfOutcome outcome;
   std::string ids;
   Broker* broker = nullptr;
   try {
-    const json input = ReadInput(input_file);
+    const json input = ParseInput(text, source);
     switch (op) {
       case HfOperation::kGetAvailableTemplates: {
         broker = &get_broker();
@@ -110,8 +128,14 @@ HfOutcome RunHfOperation(HfOperation op, const std::string& input_file,
         break;
       }
     }
+  } catch (const Error& e) {
+    outcome.exit_code = 1;
+    outcome.error_code = e.code();
+    outcome.document = FormatHfFailure(e.what());
+    spdlog::error("{}: {}", HfOperationName(op), e.what());
   } catch (const std::exception& e) {
     outcome.exit_code = 1;
+    outcome.error_code = ErrorCode::kInternal;
     outcome.document = FormatHfFailure(e.what());
     spdlog::error("{}: {}", HfOperationName(op), e.what());
   }

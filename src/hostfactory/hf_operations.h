@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/error.h"
+
 namespace orb {
 
 class Broker;
@@ -30,6 +32,8 @@ struct HfOutcome {
   // The request this call created ("" if none): the caller acknowledges it
   // (Broker::AcknowledgeRequest) once the document is written.
   std::string created_request_id;
+  // What kind of failure it was (exit_code 1), for doors with richer statuses.
+  ErrorCode error_code = ErrorCode::kInternal;
 };
 
 // Runs one HostFactory operation on the input file HostFactory passed with -f,
@@ -41,5 +45,11 @@ struct HfOutcome {
 // log line per call: operation, request ids, cloud calls, duration.
 HfOutcome RunHfOperation(HfOperation op, const std::string& input_file,
                          const std::function<Broker&()>& broker);
+
+// Runs one HostFactory operation on `text`, an input document as HostFactory writes
+// it (e.g. an HTTP request body), exactly as RunHfOperation does with a file's
+// contents; `source` names the input in messages ("request body").
+HfOutcome RunHfOperationOnText(HfOperation op, std::string_view text, const std::string& source,
+                               const std::function<Broker&()>& broker);
 
 }  // namespace orb

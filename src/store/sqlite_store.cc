@@ -103,6 +103,11 @@ UPDATE requests SET acknowledged_at = created_at;
 ALTER TABLE machines ADD COLUMN notice_action TEXT NOT NULL DEFAULT '';
 ALTER TABLE machines ADD COLUMN notice_takes_effect_at INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    // What changed lately (the event stream of `orb serve`).
+    {5, R"sql(
+CREATE INDEX requests_updated ON requests (updated_at);
+CREATE INDEX machines_updated ON machines (updated_at);
+)sql"},
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -563,12 +568,16 @@ std::vector<Request> SqliteStore::ListRequests(const RequestQuery& query) {
     if (query.kind) sql += " AND kind = :kind";
     if (query.unacknowledged_only) sql += " AND acknowledged_at <= 0";
     if (!query.template_id.empty()) sql += " AND template_id = :template_id";
+    if (query.updated_since > 0) sql += " AND updated_at >= :updated_since";
     sql += kNewestFirst;
     if (query.limit > 0) sql += " LIMIT :limit";
     SQLite::Statement stmt(*db_, sql);
     if (query.status) stmt.bind(":status", std::string(RequestStatusName(*query.status)));
     if (query.kind) stmt.bind(":kind", std::string(RequestKindName(*query.kind)));
     if (!query.template_id.empty()) stmt.bind(":template_id", query.template_id);
+    if (query.updated_since > 0) {
+      stmt.bind(":updated_since", static_cast<std::int64_t>(query.updated_since));
+    }
     if (query.limit > 0) stmt.bind(":limit", static_cast<std::int64_t>(query.limit));
     std::vector<Request> out;
     while (stmt.executeStep()) out.push_back(ReadRequest(stmt));
@@ -639,6 +648,7 @@ std::vector<Machine> SqliteStore::ListMachines(const MachineQuery& query) {
     if (!query.template_id.empty()) sql += " AND template_id = :template_id";
     // Spelled exactly as in the partial index machines_active so that it applies.
     if (query.active_only) sql += " AND " + std::string(kActiveMachineCondition);
+    if (query.updated_since > 0) sql += " AND updated_at >= :updated_since";
     sql += kNewestFirst;
     if (query.limit > 0) sql += " LIMIT :limit";
     SQLite::Statement stmt(*db_, sql);
@@ -647,6 +657,9 @@ std::vector<Machine> SqliteStore::ListMachines(const MachineQuery& query) {
       stmt.bind(":return_request_id", query.return_request_id);
     }
     if (!query.template_id.empty()) stmt.bind(":template_id", query.template_id);
+    if (query.updated_since > 0) {
+      stmt.bind(":updated_since", static_cast<std::int64_t>(query.updated_since));
+    }
     if (query.limit > 0) stmt.bind(":limit", static_cast<std::int64_t>(query.limit));
     std::vector<Machine> out;
     while (stmt.executeStep()) out.push_back(ReadMachine(stmt));
@@ -705,6 +718,22 @@ StoreInfo SqliteStore::Info() {
     info.counts["pool_failures"] =
         db_->execAndGet("SELECT count(*) FROM pool_failures").getInt64();
     return info;
+  });
+}
+
+StoreTally SqliteStore::Tally() {
+  return Guard("count requests and machines", [&] {
+    StoreTally tally;
+    SQLite::Statement requests(*db_, "SELECT kind, status, count(*) FROM requests GROUP BY kind, status");
+    while (requests.executeStep()) {
+      tally.requests[{requests.getColumn(0).getString(), requests.getColumn(1).getString()}] =
+          requests.getColumn(2).getInt64();
+    }
+    SQLite::Statement machines(*db_, "SELECT state, count(*) FROM machines GROUP BY state");
+    while (machines.executeStep()) {
+      tally.machines[machines.getColumn(0).getString()] = machines.getColumn(1).getInt64();
+    }
+    return tally;
   });
 }
 

@@ -84,6 +84,7 @@ class SqliteStore : public Store {
   // Strategy "sqlite", location = the file path, the schema version and the row
   // counts of "requests" and "machines".
   StoreInfo Info() override;
+  StoreTally Tally() override;
 
   // Reads both tables and commits a write that is undone in the same transaction
   // (so the lock, the journal and fsync are exercised and no data changes).

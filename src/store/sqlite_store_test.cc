@@ -1151,6 +1151,8 @@ TEST(SqliteStoreTest, VersionOneDatabaseIsMigratedKeepingItsData) {
     raw.exec("ALTER TABLE requests DROP COLUMN acknowledged_at");
     raw.exec("ALTER TABLE machines DROP COLUMN notice_action");
     raw.exec("ALTER TABLE machines DROP COLUMN notice_takes_effect_at");
+    raw.exec("DROP INDEX requests_updated");
+    raw.exec("DROP INDEX machines_updated");
     raw.exec("PRAGMA user_version = 1");
   }
   SqliteStore store(path, 1000);

@@ -21,6 +21,7 @@ struct RequestQuery {
   std::optional<RequestKind> kind;       // only this kind
   bool unacknowledged_only = false;      // only requests whose caller was never told their id
   std::string template_id;               // only requests of this template
+  long long updated_since = 0;           // only those updated at or after (epoch s); 0 = all
   int limit = 0;                         // at most this many, newest first; 0 = all
 };
 
@@ -30,7 +31,14 @@ struct MachineQuery {
   std::string return_request_id;  // given back by this return request
   std::string template_id;        // launched from this template
   bool active_only = false;       // only machines not in a final state
+  long long updated_since = 0;    // only those updated at or after (epoch s); 0 = all
   int limit = 0;                  // at most this many, newest first; 0 = all
+};
+
+// How many requests and machines the store holds in each state (for /metrics).
+struct StoreTally {
+  std::map<std::pair<std::string, std::string>, long long> requests;  // (kind, status) -> n
+  std::map<std::string, long long> machines;                          // state -> n
 };
 
 // What a store says about itself (`orb storage show`).
@@ -103,6 +111,9 @@ class Store {
 
   // Describes the store: strategy, location, schema version, row counts.
   virtual StoreInfo Info() = 0;
+
+  // Requests by kind and status, machines by state.
+  virtual StoreTally Tally() = 0;
 
   // Proves the store is usable right now by a read and a write that leaves no
   // trace; throws Error(kStore) with the reason otherwise.

@@ -22,6 +22,12 @@ OrbOutcome RunOrb(const std::vector<std::string>& args,
                   const std::map<std::string, std::string>& env,
                   const std::filesystem::path& scratch);
 
+// Runs `program` (an absolute path, or a name found in /usr/bin or /bin) with
+// `args` and the environment `env`, like RunOrb; no sanitizer check.
+OrbOutcome RunProgram(const std::string& program, const std::vector<std::string>& args,
+                      const std::map<std::string, std::string>& env,
+                      const std::filesystem::path& scratch);
+
 // The whole content of a file ("" when it cannot be read).
 std::string ReadWholeFile(const std::filesystem::path& path);
 

@@ -1,4 +1,5 @@
 #include "provider/aws/aws_client.h"
+#include "provider/aws/aws_call_observer.h"
 
 #ifndef SPDLOG_FMT_EXTERNAL
 #define SPDLOG_FMT_EXTERNAL
@@ -426,9 +427,38 @@ struct AwsClient::Impl {
   // 2xx answer; throws AwsError otherwise. `secrets` holds the caller's secret
   // values; the secrets of the credentials used are added to it, so that the caller
   // can keep them out of its own messages about the answer too.
+  // Each call is reported to the AwsCallObserver as it ends.
   HttpResponse Execute(AwsService service, const std::string& action, const std::string& url,
                        const std::function<HttpRequest()>& build, bool may_resend,
                        ErrorParser parse_error, std::vector<std::string>& secrets) {
+    AwsCallRecord record;
+    record.service = std::string(AwsServiceName(service));
+    record.action = action;
+    const auto started = std::chrono::steady_clock::now();
+    auto report = [&](std::string outcome) {
+      record.outcome = std::move(outcome);
+      record.seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      ReportAwsCall(record);
+    };
+    try {
+      HttpResponse response = ExecuteAttempts(service, action, url, build, may_resend,
+                                              parse_error, secrets, record);
+      report("ok");
+      return response;
+    } catch (const AwsError& e) {
+      report(e.aws_code().empty() ? "error" : e.aws_code());
+      throw;
+    } catch (...) {
+      report("error");
+      throw;
+    }
+  }
+
+  HttpResponse ExecuteAttempts(AwsService service, const std::string& action,
+                               const std::string& url, const std::function<HttpRequest()>& build,
+                               bool may_resend, ErrorParser parse_error,
+                               std::vector<std::string>& secrets, AwsCallRecord& record) {
     const size_t caller_secrets = secrets.size();
     RequireRegion();
     calls++;
@@ -478,6 +508,7 @@ struct AwsClient::Impl {
       if (!breaker.Allow()) ThrowCircuitOpen(breaker, label, endpoint, last);
 
       attempts++;
+      record.attempts++;
       auto started = std::chrono::steady_clock::now();
       HttpResponse response;
       try {
@@ -536,6 +567,7 @@ struct AwsClient::Impl {
       bool server_error = response.status >= 500 && ClassifyLaunchError(code).empty();
       if (throttled_answer) {
         throttled++;
+        record.throttled++;
         breaker.RecordSuccess();  // the endpoint answers; it only asks us to slow down
         last.emplace(code, text, error.request_id, response.status, true);
         continue;  // AWS did not act on a throttled call: safe to resend
