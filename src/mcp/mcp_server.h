@@ -18,6 +18,10 @@
 
 #include "config/config_loader.h"
 
+namespace orb {
+struct AwsCallRecord;  // provider/aws/aws_call_observer.h
+}  // namespace orb
+
 namespace orb::mcp {
 
 using json = nlohmann::ordered_json;
@@ -31,6 +35,11 @@ inline const std::vector<std::string> kProtocolVersions = {"2025-11-25", "2025-0
 struct McpOptions {
   bool read_only = false;        // --read-only: mutating tools refuse to run
   std::string log_level = "info";  // least level sent as notifications/message
+  // (Added by the core.) Whether the server installs the process-wide AwsCallObserver
+  // (SetAwsCallObserver) to count this process's AWS calls for get_provider_metrics.
+  // A host that keeps its own observer (orb serve's /metrics) sets false and feeds
+  // McpServer::CountAwsCall from it instead.
+  bool observe_aws_calls = true;
 };
 
 // What one client connection (a stdio process, or one Mcp-Session-Id over HTTP) has
@@ -75,6 +84,21 @@ class McpServer {
   // Sessions the server knows of (for ResourcesChanged); transports register theirs.
   void AddSession(McpSession* session);
   void RemoveSession(McpSession* session);
+
+  // --- Added by the core ---------------------------------------------------------
+
+  // Looks, in the store only (no cloud call), for changes of the requests the
+  // registered sessions subscribe to (requests://<id>, or any request for a session
+  // subscribed to requests://: the newest 100), comparing each one's status,
+  // updated_at and version with what the previous poll saw, and calls
+  // ResourcesChanged with the URIs of those that changed. The first poll of a URI
+  // only records it. A transport without domain events calls it on a timer (e.g.
+  // every 2 s); a store that cannot be read only logs a warning. Thread-safe.
+  void PollSubscriptions();
+
+  // Counts one AWS call for get_provider_metrics (when options.observe_aws_calls is
+  // false, the host's own observer forwards its records here). Thread-safe.
+  void CountAwsCall(const AwsCallRecord& record);
 
  private:
   struct Impl;
