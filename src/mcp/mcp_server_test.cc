@@ -223,7 +223,9 @@ TEST_F(McpServerTest, ToolsListHasEveryToolWithSchemas) {
     const std::string n = t["name"];
     const bool mutating = n == "request_machines" || n == "return_machines" || n == "cancel_request";
     EXPECT_EQ(t["annotations"]["readOnlyHint"], !mutating) << n;
-    if (n == "return_machines" || n == "cancel_request") EXPECT_EQ(t["annotations"]["destructiveHint"], true);
+    if (n == "return_machines" || n == "cancel_request") {
+      EXPECT_EQ(t["annotations"]["destructiveHint"], true);
+    }
   }
   EXPECT_EQ(names, expected);
   EXPECT_EQ(tools.size(), 15u);
