@@ -86,6 +86,11 @@ class McpServer {
   void RemoveSession(McpSession* session);
 
   // --- Added by the core ---------------------------------------------------------
+  // Note on the notifier: it is called with the server's session lock held (so a
+  // registered session cannot be removed meanwhile), from ResourcesChanged's caller or
+  // from inside Handle (a tool failure's notifications/message, a mutating tool's
+  // resources/updated): it must only queue or write the message, never call back into
+  // McpServer.
 
   // Looks, in the store only (no cloud call), for changes of the requests the
   // registered sessions subscribe to (requests://<id>, or any request for a session
