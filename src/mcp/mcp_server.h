@@ -86,7 +86,7 @@ class McpServer {
   void RemoveSession(McpSession* session);
 
   // --- Added by the core ---------------------------------------------------------
-  // Note on the notifier: it is called with the server's session lock held (so a
+  // Note on the notifier: ResourcesChanged calls it with the session lock held (so a
   // registered session cannot be removed meanwhile), from ResourcesChanged's caller or
   // from inside Handle (a tool failure's notifications/message, a mutating tool's
   // resources/updated): it must only queue or write the message, never call back into
