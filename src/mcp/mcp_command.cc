@@ -60,12 +60,15 @@ McpOptions OptionsOf(const Config& config, bool read_only) {
 int ServeStdioCommand(Context& c, const ServerCommand& command) {
   BlockServerSignals();
   auto config = std::make_shared<const Config>(c.LoadConfiguration(true));
-  McpServer server(config, OptionsOf(*config, command.read_only));
+  const McpOptions options = OptionsOf(*config, command.read_only);
+  McpServer server(config, options);
   StoreWatch watch(config, std::chrono::milliseconds(config->GetInt("server.events_poll_ms")),
                    {&server});
   watch.Start();
   spdlog::info("mcp: serving on stdio{}", command.read_only ? " (read-only)" : "");
-  const int code = ServeStdio(server, StdioOptions{});
+  StdioOptions stdio;
+  stdio.log_level = options.log_level;
+  const int code = ServeStdio(server, stdio);
   watch.Stop();
   return code;
 }

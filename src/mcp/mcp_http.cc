@@ -300,6 +300,7 @@ struct McpHttpDoor::Impl {
     }
     auto e = std::make_shared<Entry>();
     e->session.id = NewUuid();
+    e->session.log_level = options.mcp.log_level;
     e->principal = PrincipalName();
     const auto principal = api::CurrentPrincipal();
     const bool may_change = principal && principal->role >= api::Role::kOperator;

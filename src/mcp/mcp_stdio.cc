@@ -112,6 +112,7 @@ int ServeStdio(McpServer& server, const StdioOptions& options, bool handle_signa
   auto writer_ptr = std::make_shared<LineWriter>(out_fd);
   LineWriter& writer = *writer_ptr;
   McpSession session;
+  session.log_level = options.log_level;
   server.SetNotifier(
       [writer_ptr](const McpSession&, const json& message) { writer_ptr->Write(message); });
   server.AddSession(&session);

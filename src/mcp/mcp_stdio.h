@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include "mcp/mcp_server.h"
 
@@ -28,6 +29,7 @@ struct StdioOptions {
   int out_fd = 1;            // where messages are written (see ServeStdio)
   bool guard_stdout = true;  // out_fd == 1: move it aside, fd 1 then points at stderr
   std::size_t max_line_bytes = kMaxLineBytes;
+  std::string log_level = "info";  // the session's least level of notifications/message
 };
 
 // Serves `server` on one stdio session until end of input or SIGTERM/SIGINT (when
