@@ -115,7 +115,8 @@ void AccessControl::Install(ServerState& state) {
   RouteHooks hooks;
   hooks.before = [this](const httplib::Request& req, httplib::Response& res, const Route& route) {
     const std::shared_ptr<const Policy> p = policy();
-    t_call = CallContext{Clock::now()};
+    t_call = CallContext{};
+    t_call.start = Clock::now();
     p->cors.AddHeaders(req, res);
     const bool is_public = IsPublicPath(req.path);
     AuthResult auth;

@@ -260,15 +260,11 @@ struct McpHttpDoor::Impl {
       return;
     }
     if (!CheckVersion(req, res)) return;
-    json message = json::parse(req.body, nullptr, false);
-    if (message.is_discarded()) {
-      std::string detail = "the body is not JSON";
-      try {
-        (void)json::parse(req.body);
-      } catch (const json::parse_error& e) {
-        detail = e.what();
-      }
-      Answer(res, 400, McpServer::ParseError(detail));
+    json message;
+    try {
+      message = json::parse(req.body);
+    } catch (const json::exception& e) {
+      Answer(res, 400, McpServer::ParseError(e.what()));
       return;
     }
     const bool initialize = message.is_object() && message.contains("method") &&

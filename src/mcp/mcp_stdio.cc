@@ -125,15 +125,11 @@ int ServeStdio(McpServer& server, const StdioOptions& options, bool handle_signa
   auto handle_line = [&](std::string line) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) return;  // blank: nothing
-    json message = json::parse(line, nullptr, false);
-    if (message.is_discarded()) {
-      std::string detail = "the line is not JSON";
-      try {
-        (void)json::parse(line);
-      } catch (const json::parse_error& e) {
-        detail = e.what();
-      }
-      writer.Write(McpServer::ParseError(detail));
+    json message;
+    try {
+      message = json::parse(line);
+    } catch (const json::exception& e) {
+      writer.Write(McpServer::ParseError(e.what()));
       return;
     }
     std::optional<json> answer;
