@@ -23,6 +23,7 @@ struct CallContext {
   Clock::time_point start;
   std::string principal = "-";
   std::string role = "-";
+  std::optional<Principal> principal_value;
 };
 thread_local CallContext t_call;
 
@@ -41,6 +42,8 @@ std::string CreatedRequestId(const httplib::Response& res) {
 }
 
 }  // namespace
+
+std::optional<Principal> CurrentPrincipal() { return t_call.principal_value; }
 
 bool Audited(const Route& route) { return route.mutating() && route.role != Role::kViewer; }
 
@@ -112,7 +115,8 @@ void AccessControl::Install(ServerState& state) {
   RouteHooks hooks;
   hooks.before = [this](const httplib::Request& req, httplib::Response& res, const Route& route) {
     const std::shared_ptr<const Policy> p = policy();
-    t_call = CallContext{Clock::now()};
+    t_call = CallContext{};
+    t_call.start = Clock::now();
     p->cors.AddHeaders(req, res);
     const bool is_public = IsPublicPath(req.path);
     AuthResult auth;
@@ -120,6 +124,7 @@ void AccessControl::Install(ServerState& state) {
     if (auth.principal) {
       t_call.principal = auth.principal->name;
       t_call.role = RoleName(auth.principal->role);
+      t_call.principal_value = auth.principal;
     }
     const std::string client = auth.principal ? auth.principal->name : "addr:" + req.remote_addr;
     auto refuse = [&](int status, const char* code, const std::string& message) {

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 
+#include "api/auth.h"
 #include "api/server_state.h"
 #include "config/config_loader.h"
 
@@ -30,6 +31,12 @@ bool Audited(const Route& route);
 
 // True for a path of kPublicPaths or under /docs/.
 bool IsPublicPath(const std::string& path);
+
+// Who makes the call running on this thread, as the hooks Install adds found out:
+// the authenticated principal (with authentication off, "anonymous" as admin), or
+// nullopt outside a guarded call and on a public path. For handlers that serve
+// callers differently by role (the MCP door's read-only sessions).
+std::optional<Principal> CurrentPrincipal();
 
 class AccessControl {
  public:
