@@ -206,7 +206,10 @@ export async function fullScenario(client, label) {
   assert.ok(JSON.stringify(templates).includes(env.template), `${env.template} is listed`);
   const tmpl = await call('get_template', { template: env.template });
   assert.ok(JSON.stringify(tmpl).includes(env.template));
-  await call('validate_template', { template: env.template });
+  // A copy of that template under a new id (the snake_case record reads back as a template).
+  const record = tmpl.template || tmpl;
+  const checked = await call('validate_template', {}, { template: { ...record, template_id: `${env.template}-Copy` } });
+  assert.ok(JSON.stringify(checked).includes('true'), `the copy is valid: ${JSON.stringify(checked)}`);
 
   // Requests: a dry run changes nothing, a real one launches in moto.
   const before = JSON.stringify(await call('list_requests'));
