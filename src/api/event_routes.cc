@@ -53,9 +53,18 @@ bool Concerns(const DomainEvent& e, const std::string& request_id) {
   return field("request_id") || field("return_request_id");
 }
 
-void SetStreamHeaders(httplib::Response& res) {
+// Takes an event-stream slot and sets the stream's headers; when every slot is
+// taken, answers 503 with Retry-After and returns false.
+bool OpenStream(ServerState& state, httplib::Response& res) {
+  if (!state.OpenStream()) {
+    res.set_header("Retry-After", "10");
+    ReplyError(res, 503, "too_many_streams",
+               "every event-stream slot (server.max_streams) is taken; try again later");
+    return false;
+  }
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");  // reverse proxies: do not buffer the stream
+  return true;
 }
 
 }  // namespace
@@ -66,13 +75,7 @@ void AddEventRoutes(ServerState& state) {
               state.Guard(res, [&] {
                 const std::string last = LastEventId(req);
                 const std::set<std::string> types = TypeFilter(req);
-                if (!state.OpenStream()) {
-                  res.set_header("Retry-After", "10");
-                  return ReplyError(res, 503, "too_many_streams",
-                                    "every event-stream slot (server.max_streams) is taken; "
-                                    "try again later");
-                }
-                SetStreamHeaders(res);
+                if (!OpenStream(state, res)) return;
                 auto cursor = std::make_shared<EventCursor>(state.events().CursorAfter(last));
                 auto first = std::make_shared<bool>(true);
                 res.status = 200;
@@ -115,13 +118,7 @@ void AddEventRoutes(ServerState& state) {
                 Request r = broker.GetRequest(id);  // 404 before the stream starts
                 const int poll_sec =
                     static_cast<int>(state.config()->GetInt("server.stream_poll_sec"));
-                if (!state.OpenStream()) {
-                  res.set_header("Retry-After", "10");
-                  return ReplyError(res, 503, "too_many_streams",
-                                    "every event-stream slot (server.max_streams) is taken; "
-                                    "try again later");
-                }
-                SetStreamHeaders(res);
+                if (!OpenStream(state, res)) return;
                 struct Progress {
                   EventCursor cursor;
                   bool started = false;

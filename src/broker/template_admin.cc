@@ -159,8 +159,8 @@ TemplateChange Broker::CreateTemplate(const Json& templ, const TemplateChangeOpt
     if (!options.force) {
       throw Error(ErrorCode::kConflict,
                   "template '" + c.template_id + "' already exists in " + c.file +
-                      "; use 'orb templates update " + c.template_id +
-                      " -f FILE' to change it, or --force to replace it");
+                      "; update it instead, or force the creation to replace it ('orb "
+                      "templates create --force', or ?force=true over REST)");
     }
     list[static_cast<std::size_t>(at)] = templ;
     c.replaced_existing = true;
@@ -233,7 +233,8 @@ TemplateChange Broker::DeleteTemplate(const std::string& template_id,
         }
         throw Error(ErrorCode::kConflict,
                     "template '" + template_id + "' is in use: " + what +
-                        "; return its machines first, or pass --force to delete it anyway");
+                        "; return its machines first, or force the deletion ('orb templates "
+                        "delete --force', or ?force=true over REST)");
       }
     }
     list.erase(static_cast<std::size_t>(at));
