@@ -179,17 +179,7 @@ json DescribeReturn(const std::vector<Machine>& found, const std::vector<std::st
 }
 
 json DescribeCancel(const Request& request, const std::vector<Machine>& machines) {
-  if (request.kind != RequestKind::kAcquire) {
-    throw Error(ErrorCode::kConflict, "request " + request.request_id +
-                                          " is a return request: only an acquire request "
-                                          "can be canceled");
-  }
-  if (IsTerminal(request.status)) {
-    throw Error(ErrorCode::kConflict,
-                "request " + request.request_id + " has already ended (" +
-                    std::string(RequestStatusName(request.status)) +
-                    "); return its machines instead");
-  }
+  if (auto refusal = WhyNotCancelable(request)) throw Error(ErrorCode::kConflict, *refusal);
   std::set<std::string> groups;
   nlohmann::json data = nlohmann::json::parse(
       request.provider_data.empty() ? "{}" : request.provider_data, nullptr, false);

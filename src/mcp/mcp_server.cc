@@ -61,13 +61,11 @@ struct McpServer::Impl {
   std::vector<std::unique_ptr<Broker>> idle;
   size_t brokers = 0;
 
-  // Registered sessions, the notifier, and what PollSubscriptions last saw. Also
-  // guards every session's subscriptions and log_level.
+  // Registered sessions and the notifier. Also guards every session's subscriptions
+  // and log_level.
   std::mutex sessions_mutex;
   std::vector<McpSession*> sessions;
   McpNotifier notify;
-  std::mutex poll_mutex;
-  std::map<std::string, std::string> seen;  // request uri -> fingerprint
 
   void WithBroker(const std::function<void(Broker&)>& fn) {
     std::unique_ptr<Broker> b;
@@ -271,59 +269,6 @@ struct McpServer::Impl {
       return ErrorResponse(id, kInternalError, method + " failed: internal error");
     }
   }
-
-  void Poll() {
-    std::set<std::string> items;
-    bool collection = false;
-    {
-      std::lock_guard<std::mutex> lock(sessions_mutex);
-      for (McpSession* s : sessions) {
-        for (const std::string& sub : s->subscriptions) {
-          if (sub == "requests://") {
-            collection = true;
-          } else if (sub.rfind("requests://", 0) == 0) {
-            items.insert(sub);
-          }
-        }
-      }
-    }
-    if (items.empty() && !collection) return;
-    std::vector<std::string> changed;
-    std::lock_guard<std::mutex> poll_lock(poll_mutex);
-    auto see = [&](const Request& r) {
-      const std::string uri = "requests://" + r.request_id;
-      const std::string fp = std::string(RequestStatusName(r.status)) + "|" +
-                             std::to_string(r.updated_at) + "|" + std::to_string(r.version);
-      auto it = seen.find(uri);
-      if (it == seen.end()) {
-        seen[uri] = fp;
-      } else if (it->second != fp) {
-        it->second = fp;
-        changed.push_back(uri);
-      }
-    };
-    try {
-      WithBroker([&](Broker& b) {
-        std::set<std::string> done;
-        if (collection) {
-          RequestQuery q;
-          q.limit = 100;
-          for (const Request& r : b.ListRequests(q)) {
-            see(r);
-            done.insert("requests://" + r.request_id);
-          }
-        }
-        for (const std::string& uri : items) {
-          if (done.count(uri)) continue;
-          if (std::optional<Request> r = b.store().GetRequest(uri.substr(11))) see(*r);
-        }
-      });
-    } catch (const std::exception& e) {
-      spdlog::warn("MCP: subscribed requests not polled: {}", e.what());
-      return;
-    }
-    if (!changed.empty()) Changed(changed);
-  }
 };
 
 McpServer::McpServer(std::shared_ptr<const Config> config, McpOptions options)
@@ -378,7 +323,6 @@ void McpServer::RemoveSession(McpSession* session) {
                         impl_->sessions.end());
 }
 
-void McpServer::PollSubscriptions() { impl_->Poll(); }
 
 void McpServer::CountAwsCall(const AwsCallRecord& record) { impl_->aws_calls->Count(record); }
 

@@ -35,7 +35,7 @@ inline const std::vector<std::string> kProtocolVersions = {"2025-11-25", "2025-0
 struct McpOptions {
   bool read_only = false;        // --read-only: mutating tools refuse to run
   std::string log_level = "info";  // least level sent as notifications/message
-  // (Added by the core.) Whether the server installs the process-wide AwsCallObserver
+  // Whether the server installs the process-wide AwsCallObserver
   // (SetAwsCallObserver) to count this process's AWS calls for get_provider_metrics.
   // A host that keeps its own observer (orb serve's /metrics) sets false and feeds
   // McpServer::CountAwsCall from it instead.
@@ -77,29 +77,17 @@ class McpServer {
 
   // Tells subscribed sessions about changed resources: call with the URIs that
   // changed (e.g. "requests://req-..."); each session subscribed to one of them gets
-  // notifications/resources/updated through `notify`.
+  // notifications/resources/updated through `notify`. The notifier is called with
+  // the session lock held (so a registered session cannot be removed meanwhile), from
+  // ResourcesChanged's caller or from inside Handle (a tool failure's
+  // notifications/message, a mutating tool's resources/updated): it must only queue
+  // or write the message, never call back into McpServer.
   void SetNotifier(McpNotifier notify);
   void ResourcesChanged(const std::vector<std::string>& uris);
 
   // Sessions the server knows of (for ResourcesChanged); transports register theirs.
   void AddSession(McpSession* session);
   void RemoveSession(McpSession* session);
-
-  // --- Added by the core ---------------------------------------------------------
-  // Note on the notifier: ResourcesChanged calls it with the session lock held (so a
-  // registered session cannot be removed meanwhile), from ResourcesChanged's caller or
-  // from inside Handle (a tool failure's notifications/message, a mutating tool's
-  // resources/updated): it must only queue or write the message, never call back into
-  // McpServer.
-
-  // Looks, in the store only (no cloud call), for changes of the requests the
-  // registered sessions subscribe to (requests://<id>, or any request for a session
-  // subscribed to requests://: the newest 100), comparing each one's status,
-  // updated_at and version with what the previous poll saw, and calls
-  // ResourcesChanged with the URIs of those that changed. The first poll of a URI
-  // only records it. A transport without domain events calls it on a timer (e.g.
-  // every 2 s); a store that cannot be read only logs a warning. Thread-safe.
-  void PollSubscriptions();
 
   // Counts one AWS call for get_provider_metrics (when options.observe_aws_calls is
   // false, the host's own observer forwards its records here). Thread-safe.

@@ -481,31 +481,6 @@ TEST_F(McpServerTest, SubscriptionsNotifyOnlySubscribers) {
   EXPECT_TRUE(sent.empty());
 }
 
-TEST_F(McpServerTest, PollSubscriptionsSeesStoreChanges) {
-  Initialize();
-  SeedRequest();
-  server_->AddSession(&session_);
-  std::vector<json> sent;
-  server_->SetNotifier([&](const McpSession&, const json& m) { sent.push_back(m); });
-  const std::string id = "req-00000000-0000-4000-8000-000000000001";
-  Request("resources/subscribe", {{"uri", "requests://" + id}});
-  server_->PollSubscriptions();  // first sight: recorded only
-  EXPECT_TRUE(sent.empty());
-  {
-    Broker b(*config_);
-    orb::Request r = *b.store().GetRequest(id);
-    r.status = RequestStatus::kComplete;
-    r.updated_at = 2000;
-    b.store().UpdateRequest(r);
-  }
-  server_->PollSubscriptions();
-  ASSERT_EQ(sent.size(), 1u);
-  EXPECT_EQ(sent[0]["params"]["uri"], "requests://" + id);
-  server_->PollSubscriptions();
-  EXPECT_EQ(sent.size(), 1u);
-  server_->RemoveSession(&session_);
-}
-
 TEST_F(McpServerTest, Prompts) {
   Initialize();
   SeedRequest();
