@@ -72,9 +72,12 @@ struct AccessControl::Policy {
   std::unique_ptr<RateLimiter> limiter;  // null: no limit
   std::unique_ptr<AuditLog> audit;       // null: no audit log
 
-  void Audit(const httplib::Request& req, int status, const std::string& request_id) const {
+  void Audit(const httplib::Request& req, int status, const std::string& request_id,
+             const std::string& operation = "", const std::string& outcome = "") const {
     if (!audit) return;
     AuditEntry e;
+    e.operation = operation;
+    e.outcome = outcome;
     e.principal = t_call.principal;
     e.role = t_call.role;
     e.remote = req.remote_addr;
@@ -161,6 +164,9 @@ void AccessControl::Install(ServerState& state) {
   hooks.after = [this](const httplib::Request& req, const httplib::Response& res, const Route& route) {
     if (!Audited(route)) return;
     policy()->Audit(req, res.status, CreatedRequestId(res));
+  };
+  hooks.audit = [this](const httplib::Request& req, const AuditedOperation& op) {
+    policy()->Audit(req, op.status, op.request_id, op.operation, op.outcome);
   };
   state.SetHooks(std::move(hooks));
 

@@ -5,7 +5,8 @@
 // is authenticated (auth.h), rate limited per client (rate_limiter.h: 429 with
 // Retry-After) and its role checked against the route's least role (403 naming the
 // role needed). Every call of an audited route (Audited), refused or not, is written
-// to the audit log (audit_log.h) once answered. Also answers OPTIONS (CORS preflight).
+// to the audit log (audit_log.h) once answered, and so is what a handler reports
+// with ServerState::AuditOperation. Also answers OPTIONS (CORS preflight).
 
 #include <memory>
 #include <mutex>

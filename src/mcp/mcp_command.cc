@@ -73,6 +73,29 @@ int ServeStdioCommand(Context& c, const ServerCommand& command) {
   return code;
 }
 
+// SIGHUP in `orb mcp serve --port`: the configuration read again and, when it has no
+// error (and still has credentials if the address is not a loopback one), put in
+// force for the access control and the door (through the state's reload listeners).
+// A refused one is logged; the one in force stays.
+void Reload(Context& c, api::ServerState& state, api::AccessControl& access,
+            bool require_credentials) {
+  auto fresh = std::make_shared<const Config>(LoadConfig(Inputs(c)));
+  if (fresh->HasErrors()) {
+    for (const ConfigProblem& p : fresh->problems()) {
+      if (p.error) spdlog::error("mcp: reload refused, configuration has errors: {}", p.ToString());
+    }
+    return;
+  }
+  try {
+    access.Reload(*fresh, require_credentials);
+  } catch (const Error& e) {
+    spdlog::error("mcp: reload refused, the configuration in force stays: {}", e.what());
+    return;
+  }
+  state.Reload(fresh);
+  spdlog::info("mcp: configuration reloaded on SIGHUP");
+}
+
 int ServeHttpCommand(Context& c, const ServerCommand& command) {
   const sigset_t signals = BlockServerSignals();
   auto config = std::make_shared<const Config>(c.LoadConfiguration(true));
@@ -144,7 +167,7 @@ int ServeHttpCommand(Context& c, const ServerCommand& command) {
   spdlog::info("mcp: listening on {}{}", where, command.read_only ? " (read-only)" : "");
   c.out << "orb mcp serve: listening on " << where << "\n" << std::flush;
 
-  api::ChangeWatcher watcher(state.events(), [config] { return config; },
+  api::ChangeWatcher watcher(state.events(), [&state] { return state.config(); },
                              std::chrono::milliseconds(o.events_poll_ms));
   watcher.Start();
   std::thread waiter([&] {
@@ -152,7 +175,7 @@ int ServeHttpCommand(Context& c, const ServerCommand& command) {
       int sig = 0;
       if (sigwait(&signals, &sig) != 0) continue;
       if (sig == SIGHUP) {
-        spdlog::info("mcp: SIGHUP ignored (restart `orb mcp serve` to reload its configuration)");
+        Reload(c, state, access, !IsLoopback(o.host));
         continue;
       }
       if (sig != SIGUSR2) spdlog::info("mcp: {} received, stopping", strsignal(sig));

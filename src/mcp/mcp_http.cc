@@ -17,6 +17,7 @@
 #include "common/strings.h"
 #include "common/uuid.h"
 #include "mcp/mcp_changes.h"
+#include "mcp/mcp_tools.h"
 
 namespace orb::mcp {
 
@@ -31,10 +32,6 @@ constexpr std::chrono::seconds kKeepAlive{15};
 // Notifications kept for a session whose stream is not open (the oldest go first).
 constexpr std::size_t kMaxQueued = 256;
 
-json RpcError(int code, const std::string& message, const json& id = nullptr) {
-  return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
-}
-
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 void Answer(httplib::Response& res, int status, const json& body) {
@@ -45,7 +42,7 @@ void Answer(httplib::Response& res, int status, const json& body) {
 // Refusals at the transport level: a JSON-RPC error with id null (-32000: the
 // server's own range), like other MCP servers answer them.
 void Refuse(httplib::Response& res, int status, const std::string& message) {
-  Answer(res, status, RpcError(-32000, message));
+  Answer(res, status, ErrorResponse(nullptr, -32000, message));
 }
 
 std::string Lower(std::string s) {
@@ -136,9 +133,8 @@ struct McpHttpDoor::Impl {
     }
   };
 
-  std::shared_ptr<const Config> config;
   McpHttpOptions options;
-  std::set<std::string> origins;
+  std::set<std::string> origins;         // guarded by mu (replaced on reload)
   std::unique_ptr<McpServer> full;       // null when every session is read-only
   std::unique_ptr<McpServer> read_only;
   api::ServerState* state = nullptr;
@@ -199,7 +195,11 @@ struct McpHttpDoor::Impl {
     if (!req.has_header("Origin")) return true;
     std::string origin = req.get_header_value("Origin");
     while (!origin.empty() && origin.back() == '/') origin.pop_back();
-    if (IsLoopbackOrigin(origin) || origins.count(origin)) return true;
+    if (IsLoopbackOrigin(origin)) return true;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (origins.count(origin)) return true;
+    }
     spdlog::warn("mcp http: {} {} from {} refused: Origin {} is not allowed", req.method, req.path,
                  req.remote_addr, origin);
     Refuse(res, 403,
@@ -282,7 +282,39 @@ struct McpHttpDoor::Impl {
       res.status = 202;  // a notification or a response: accepted, no body
       return;
     }
-    Answer(res, IsRequest(message) ? 200 : 400, *answer);
+    const int status = IsRequest(message) ? 200 : 400;
+    Answer(res, status, *answer);
+    AuditToolCall(req, message, *answer, status);
+  }
+
+  // A call of a tool that changes something (not a dry run) goes to the audit log,
+  // refused or failed ones too, as REST's mutating routes do.
+  void AuditToolCall(const httplib::Request& req, const json& message, const json& answer,
+                     int status) {
+    if (message.value("method", json()) != "tools/call") return;
+    const json params = message.value("params", json::object());
+    if (!params.is_object() || !params.contains("name") || !params["name"].is_string()) return;
+    const std::string tool = params["name"].get<std::string>();
+    if (!IsMutatingTool(tool)) return;
+    const json args = params.value("arguments", json::object());
+    if (args.is_object() && args.value("dry_run", json()) == true) return;
+    api::AuditedOperation op;
+    op.operation = "tools/call " + tool;
+    op.status = status;
+    const json result = answer.value("result", json());
+    const bool ok = result.is_object() && !result.value("isError", false);
+    op.outcome = ok ? "ok" : "error";
+    // The request created (request_machines, return_machines), else the one named
+    // (cancel_request).
+    const json content = ok ? result.value("structuredContent", json()) : json();
+    for (const json* holder : {&content, &args}) {
+      if (holder->is_object() && holder->contains("request_id") &&
+          (*holder)["request_id"].is_string()) {
+        op.request_id = (*holder)["request_id"].get<std::string>().substr(0, 128);
+        break;
+      }
+    }
+    state->AuditOperation(req, op);
   }
 
   void Initialize(const httplib::Request&, httplib::Response& res, const json& message) {
@@ -305,7 +337,8 @@ struct McpHttpDoor::Impl {
     {
       std::lock_guard<std::mutex> lock(e->handle_mu);
       answer = e->server->Handle(e->session, message).value_or(
-          RpcError(-32600, "invalid request: initialize must be a request (with an id)"));
+          ErrorResponse(nullptr, kInvalidRequest,
+                        "invalid request: initialize must be a request (with an id)"));
     }
     if (!answer.contains("result")) {
       Answer(res, 400, answer);
@@ -412,14 +445,13 @@ struct McpHttpDoor::Impl {
 
 McpHttpDoor::McpHttpDoor(std::shared_ptr<const Config> config, McpHttpOptions options)
     : impl_(std::make_unique<Impl>()) {
-  impl_->config = std::move(config);
   impl_->options = std::move(options);
   impl_->origins = ParseOrigins(impl_->options.cors_origins);
   McpOptions ro = impl_->options.mcp;
   ro.read_only = true;
-  impl_->read_only = std::make_unique<McpServer>(impl_->config, ro);
+  impl_->read_only = std::make_unique<McpServer>(config, ro);
   if (!impl_->options.mcp.read_only) {
-    impl_->full = std::make_unique<McpServer>(impl_->config, impl_->options.mcp);
+    impl_->full = std::make_unique<McpServer>(config, impl_->options.mcp);
   }
   for (McpServer* s : servers()) {
     s->SetNotifier([impl = impl_.get()](const McpSession& session, const json& message) {
@@ -461,8 +493,19 @@ void McpHttpDoor::Mount(api::ServerState& state) {
             [impl](const httplib::Request& req, httplib::Response& res) { impl->Get(req, res); });
   state.Add("DELETE", path, api::Role::kViewer,
             [impl](const httplib::Request& req, httplib::Response& res) { impl->Delete(req, res); });
+  state.OnReload([this](const std::shared_ptr<const Config>& config) { Reload(config); });
   impl_->feed = std::make_unique<ChangeFeed>(state.events(), servers());
   impl_->feed->Start();
+}
+
+void McpHttpDoor::Reload(std::shared_ptr<const Config> config) {
+  std::set<std::string> origins = ParseOrigins(config->Get("server.cors_origins"));
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->origins.swap(origins);
+  }
+  for (McpServer* s : servers()) s->Reload(config);
+  spdlog::info("mcp http: configuration reloaded ({} sessions kept)", session_count());
 }
 
 void McpHttpDoor::Stop() {

@@ -61,6 +61,12 @@ class McpHttpDoor {
   // once, before serving; `state` must outlive serving.
   void Mount(api::ServerState& state);
 
+  // Puts `config` (no errors) in force: its server.cors_origins for calls from now on,
+  // and the configuration the protocol servers build brokers with. Open sessions are
+  // kept. Mount makes the state's Reload call this (SIGHUP in `orb serve` and
+  // `orb mcp serve --port`).
+  void Reload(std::shared_ptr<const Config> config);
+
   // Ends the event streams and the feed (the server is stopping). Idempotent.
   void Stop();
 

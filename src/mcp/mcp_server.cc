@@ -50,15 +50,24 @@ constexpr const char* kInstructions =
 }  // namespace
 
 struct McpServer::Impl {
-  std::shared_ptr<const Config> config;
   McpOptions options;
   std::shared_ptr<AwsCallCounters> aws_calls = std::make_shared<AwsCallCounters>();
   bool observing = false;
 
-  // Brokers not in use, and how many exist.
+  // A broker and the configuration it was built with (which it refers to).
+  struct PooledBroker {
+    std::shared_ptr<const Config> config;
+    std::unique_ptr<Broker> broker;
+    unsigned generation = 0;
+  };
+
+  // The configuration in force (replaced by Reload), brokers not in use, and how many
+  // exist.
   std::mutex pool_mutex;
   std::condition_variable pool_cv;
-  std::vector<std::unique_ptr<Broker>> idle;
+  std::shared_ptr<const Config> config;
+  unsigned generation = 1;
+  std::vector<PooledBroker> idle;
   size_t brokers = 0;
 
   // Registered sessions and the notifier. Also guards every session's subscriptions
@@ -67,8 +76,27 @@ struct McpServer::Impl {
   std::vector<McpSession*> sessions;
   McpNotifier notify;
 
+  std::shared_ptr<const Config> CurrentConfig() {
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    return config;
+  }
+
+  void Reload(std::shared_ptr<const Config> fresh) {
+    std::vector<PooledBroker> stale;
+    {
+      std::lock_guard<std::mutex> lock(pool_mutex);
+      config = std::move(fresh);
+      ++generation;
+      stale.swap(idle);
+      brokers -= stale.size();
+    }
+    pool_cv.notify_all();
+    // Brokers in use finish their call with the configuration they were built with
+    // and are dropped when given back.
+  }
+
   void WithBroker(const std::function<void(Broker&)>& fn) {
-    std::unique_ptr<Broker> b;
+    PooledBroker b;
     {
       std::unique_lock<std::mutex> lock(pool_mutex);
       pool_cv.wait(lock, [&] { return !idle.empty() || brokers < kMaxBrokers; });
@@ -77,11 +105,13 @@ struct McpServer::Impl {
         idle.pop_back();
       } else {
         ++brokers;
+        b.config = config;
+        b.generation = generation;
       }
     }
-    if (!b) {
+    if (!b.broker) {
       try {
-        b = std::make_unique<Broker>(*config);
+        b.broker = std::make_unique<Broker>(*b.config);
       } catch (...) {
         std::lock_guard<std::mutex> lock(pool_mutex);
         --brokers;
@@ -91,23 +121,31 @@ struct McpServer::Impl {
     }
     struct GiveBack {
       Impl& impl;
-      std::unique_ptr<Broker>& b;
+      PooledBroker& b;
       ~GiveBack() {
-        std::lock_guard<std::mutex> lock(impl.pool_mutex);
-        impl.idle.push_back(std::move(b));
+        PooledBroker dropped;
+        {
+          std::lock_guard<std::mutex> lock(impl.pool_mutex);
+          if (b.generation == impl.generation) {
+            impl.idle.push_back(std::move(b));
+          } else {
+            --impl.brokers;  // built before a reload
+            dropped = std::move(b);
+          }
+        }
         impl.pool_cv.notify_one();
       }
     } give_back{*this, b};
-    fn(*b);
+    fn(*b.broker);
   }
 
-  McpContext Context(const McpSession& session) {
+  McpContext Context(const McpSession& session, const Config& in_force) {
     std::string client = "an MCP client";
     if (session.client_info.is_object() && session.client_info.contains("name") &&
         session.client_info["name"].is_string()) {
       client += " (" + session.client_info["name"].get<std::string>() + ")";
     }
-    return McpContext{*config,
+    return McpContext{in_force,
                       options,
                       [this](const std::function<void(Broker&)>& fn) { WithBroker(fn); },
                       *aws_calls,
@@ -187,7 +225,9 @@ struct McpServer::Impl {
     if (!session.initialized) {
       throw RpcError(kInvalidRequest, "not initialized: send initialize first (" + method + ")");
     }
-    McpContext ctx = Context(session);
+    // The configuration in force when the call began serves the whole call.
+    const std::shared_ptr<const Config> in_force = CurrentConfig();
+    McpContext ctx = Context(session, *in_force);
     if (method == "logging/setLevel") {
       const std::string level = StringParam(p, "level");
       if (std::find(kLogLevels.begin(), kLogLevels.end(), level) == kLogLevels.end()) {
@@ -281,6 +321,8 @@ McpServer::McpServer(std::shared_ptr<const Config> config, McpOptions options)
     impl_->observing = true;
   }
 }
+
+void McpServer::Reload(std::shared_ptr<const Config> config) { impl_->Reload(std::move(config)); }
 
 McpServer::~McpServer() {
   if (impl_->observing) SetAwsCallObserver({});

@@ -89,6 +89,11 @@ class McpServer {
   void AddSession(McpSession* session);
   void RemoveSession(McpSession* session);
 
+  // Puts `config` (no errors) in force for calls that start after it (a SIGHUP
+  // reload): brokers are built with it from then on; calls in flight finish with the
+  // configuration they began with. Sessions and subscriptions are kept. Thread-safe.
+  void Reload(std::shared_ptr<const Config> config);
+
   // Counts one AWS call for get_provider_metrics (when options.observe_aws_calls is
   // false, the host's own observer forwards its records here). Thread-safe.
   void CountAwsCall(const AwsCallRecord& record);
