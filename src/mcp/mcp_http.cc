@@ -291,6 +291,7 @@ struct McpHttpDoor::Impl {
   // refused or failed ones too, as REST's mutating routes do.
   void AuditToolCall(const httplib::Request& req, const json& message, const json& answer,
                      int status) {
+    if (!message.is_object() || !answer.is_object()) return;
     if (message.value("method", json()) != "tools/call") return;
     const json params = message.value("params", json::object());
     if (!params.is_object() || !params.contains("name") || !params["name"].is_string()) return;
