@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs orb's build dependencies from Debian 12 packages (only those missing), the
 # npm packages of package.json (Swagger UI's files for /docs, the OpenAPI linter and
-# the headless-browser test driver; `npm ci`, only when package-lock.json changed), and
+# the headless-browser test driver, the MCP SDK for the MCP tests; `npm ci`, only when
+# package-lock.json changed), and
 # builds orb into ./build. Safe to run again: it installs and rebuilds only what changed.
 #
 # Usage: tools/setup.sh

@@ -23,6 +23,7 @@ struct CallContext {
   Clock::time_point start;
   std::string principal = "-";
   std::string role = "-";
+  std::optional<Principal> principal_value;
 };
 thread_local CallContext t_call;
 
@@ -41,6 +42,8 @@ std::string CreatedRequestId(const httplib::Response& res) {
 }
 
 }  // namespace
+
+std::optional<Principal> CurrentPrincipal() { return t_call.principal_value; }
 
 bool Audited(const Route& route) { return route.mutating() && route.role != Role::kViewer; }
 
@@ -69,9 +72,12 @@ struct AccessControl::Policy {
   std::unique_ptr<RateLimiter> limiter;  // null: no limit
   std::unique_ptr<AuditLog> audit;       // null: no audit log
 
-  void Audit(const httplib::Request& req, int status, const std::string& request_id) const {
+  void Audit(const httplib::Request& req, int status, const std::string& request_id,
+             const std::string& operation = "", const std::string& outcome = "") const {
     if (!audit) return;
     AuditEntry e;
+    e.operation = operation;
+    e.outcome = outcome;
     e.principal = t_call.principal;
     e.role = t_call.role;
     e.remote = req.remote_addr;
@@ -112,7 +118,8 @@ void AccessControl::Install(ServerState& state) {
   RouteHooks hooks;
   hooks.before = [this](const httplib::Request& req, httplib::Response& res, const Route& route) {
     const std::shared_ptr<const Policy> p = policy();
-    t_call = CallContext{Clock::now()};
+    t_call = CallContext{};
+    t_call.start = Clock::now();
     p->cors.AddHeaders(req, res);
     const bool is_public = IsPublicPath(req.path);
     AuthResult auth;
@@ -120,6 +127,7 @@ void AccessControl::Install(ServerState& state) {
     if (auth.principal) {
       t_call.principal = auth.principal->name;
       t_call.role = RoleName(auth.principal->role);
+      t_call.principal_value = auth.principal;
     }
     const std::string client = auth.principal ? auth.principal->name : "addr:" + req.remote_addr;
     auto refuse = [&](int status, const char* code, const std::string& message) {
@@ -156,6 +164,9 @@ void AccessControl::Install(ServerState& state) {
   hooks.after = [this](const httplib::Request& req, const httplib::Response& res, const Route& route) {
     if (!Audited(route)) return;
     policy()->Audit(req, res.status, CreatedRequestId(res));
+  };
+  hooks.audit = [this](const httplib::Request& req, const AuditedOperation& op) {
+    policy()->Audit(req, op.status, op.request_id, op.operation, op.outcome);
   };
   state.SetHooks(std::move(hooks));
 

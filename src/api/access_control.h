@@ -5,13 +5,15 @@
 // is authenticated (auth.h), rate limited per client (rate_limiter.h: 429 with
 // Retry-After) and its role checked against the route's least role (403 naming the
 // role needed). Every call of an audited route (Audited), refused or not, is written
-// to the audit log (audit_log.h) once answered. Also answers OPTIONS (CORS preflight).
+// to the audit log (audit_log.h) once answered, and so is what a handler reports
+// with ServerState::AuditOperation. Also answers OPTIONS (CORS preflight).
 
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 
+#include "api/auth.h"
 #include "api/server_state.h"
 #include "config/config_loader.h"
 
@@ -30,6 +32,12 @@ bool Audited(const Route& route);
 
 // True for a path of kPublicPaths or under /docs/.
 bool IsPublicPath(const std::string& path);
+
+// Who makes the call running on this thread, as the hooks Install adds found out:
+// the authenticated principal (with authentication off, "anonymous" as admin), or
+// nullopt outside a guarded call and on a public path. For handlers that serve
+// callers differently by role (the MCP door's read-only sessions).
+std::optional<Principal> CurrentPrincipal();
 
 class AccessControl {
  public:

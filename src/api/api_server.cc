@@ -189,6 +189,8 @@ ApiServer::ApiServer(std::shared_ptr<const Config> config, ConfigInputs inputs,
 
 ApiServer::~ApiServer() = default;
 
+void ApiServer::Extend(const std::function<void(api::ServerState&)>& add) { add(impl_->state); }
+
 void ApiServer::Bind() {
   const ApiServerOptions& o = impl_->options;
   const std::string where = o.host + ":" + std::to_string(o.port);

@@ -5,12 +5,17 @@
 // broker and formats answers; every rule lives in the broker. Each worker thread has
 // its own Broker (and so its own store connection), as separate processes would.
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "config/config_loader.h"
 
 namespace orb {
+
+namespace api {
+class ServerState;
+}
 
 // Where and how the server listens (server.* settings).
 struct ApiServerOptions {
@@ -39,6 +44,11 @@ class ApiServer {
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
+
+  // Adds the routes of another door (the MCP door at /mcp, src/mcp/mcp_http.h) with
+  // `add`, given the route registry: they are guarded like the REST routes (access
+  // control, audit, metrics). Call before Run().
+  void Extend(const std::function<void(api::ServerState&)>& add);
 
   // Binds the listening socket. Throws Error(kInvalidConfig) naming the address when
   // it cannot (in use, not local, no permission), and when the address is not a

@@ -68,6 +68,8 @@ void AuditLog::Write(const AuditEntry& e) {
                               {"status", e.status},
                               {"duration_ms", std::round(e.duration_ms * 10) / 10}};
   if (!e.request_id.empty()) line["request_id"] = e.request_id;
+  if (!e.operation.empty()) line["operation"] = e.operation;
+  if (!e.outcome.empty()) line["outcome"] = e.outcome;
   const std::string text =
       line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
   std::lock_guard<std::mutex> lock(mu_);

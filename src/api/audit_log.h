@@ -5,7 +5,10 @@
 //   {"time":"2026-01-02T03:04:05.678Z","principal":"key:ci-bot","role":"operator",
 //    "remote":"10.0.0.7","method":"POST","path":"/api/v1/machines/request",
 //    "status":202,"duration_ms":12.5,"request_id":"req-..."}
-// `request_id` is present when the call created a request. Never a token, key or body.
+// `request_id` is present when the call created a request; "operation" and "outcome"
+// when the route's handler audits what it did (the MCP door: one line per mutating
+// tool call, "operation":"tools/call request_machines","outcome":"ok"). Never a
+// token, key or body.
 // The file is created mode 0600 and only appended to; each line is one write(2).
 
 #include <mutex>
@@ -22,6 +25,9 @@ struct AuditEntry {
   int status = 0;
   double duration_ms = 0;
   std::string request_id;  // created request, empty if none
+  // What the call did when its method and path do not say, and how it ended: the MCP
+  // door's tool calls ("tools/call request_machines", "ok" or "error"). Empty: none.
+  std::string operation, outcome;
 };
 
 class AuditLog {

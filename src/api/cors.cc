@@ -42,7 +42,7 @@ void Cors::AddHeaders(const httplib::Request& req, httplib::Response& res) const
   const std::string origin = req.get_header_value("Origin");
   if (origin.empty() || !origins_.count(origin)) return;
   res.set_header("Access-Control-Allow-Origin", origin);
-  res.set_header("Access-Control-Expose-Headers", "Retry-After, Location, WWW-Authenticate");
+  res.set_header("Access-Control-Expose-Headers", "Retry-After, Location, WWW-Authenticate, Mcp-Session-Id");
 }
 
 void Cors::AnswerPreflight(const httplib::Request& req, httplib::Response& res,
@@ -61,7 +61,7 @@ void Cors::AnswerPreflight(const httplib::Request& req, httplib::Response& res,
     return;  // a method this path does not have: no permission to send it
   }
   res.set_header("Access-Control-Allow-Methods", allowed);
-  res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, X-API-Key");
+  res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, X-API-Key, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID");
   res.set_header("Access-Control-Max-Age", "600");
 }
 

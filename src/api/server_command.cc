@@ -24,6 +24,8 @@
 #include "cli/server_command.h"
 #include "common/error.h"
 #include "common/private_files.h"
+#include "mcp/mcp_command.h"
+#include "mcp/mcp_http.h"
 
 namespace orb {
 
@@ -103,6 +105,10 @@ std::string Address(const ApiServer& server) {
 int Serve(Context& c) {
   auto config = std::make_shared<const Config>(c.LoadConfiguration(true));
   ApiServer server(config, Inputs(c), ApiServerOptionsFrom(*config));
+  // The MCP door at /mcp (declared after the server: it stops before the server's
+  // event hub goes).
+  mcp::McpHttpDoor mcp_door(config, mcp::HttpDoorOptions(*config, false));
+  server.Extend([&mcp_door](api::ServerState& state) { mcp_door.Mount(state); });
   server.Bind();
   c.out << "orb serve: listening on " << Address(server) << "\n" << std::flush;
   return ServeUntilSignalled(c, server);
@@ -157,6 +163,9 @@ int Start(Context& c) {
   ::close(ready[1]);
   if (status != 'y') ::_exit(1);
   spdlog::info("serve: started in the background, pid {}", ::getpid());
+  // The MCP door at /mcp, built after the fork (it may hold threads and connections).
+  mcp::McpHttpDoor mcp_door(config, mcp::HttpDoorOptions(*config, false));
+  server.Extend([&mcp_door](api::ServerState& state) { mcp_door.Mount(state); });
   int code = ServeUntilSignalled(c, server);
   if (RunningServer(pid_file) == ::getpid()) ::unlink(pid_file.c_str());
   return code;
@@ -210,6 +219,7 @@ int RunServerCommand(Context& c, const ServerCommand& command) {
     case ServerAction::kStart: return Start(c);
     case ServerAction::kStop: return Stop(c, command.stop_timeout_sec);
     case ServerAction::kStatus: return Status(c);
+    case ServerAction::kMcpServe: return mcp::RunMcpServe(c, command);
   }
   return 2;
 }

@@ -137,9 +137,12 @@ std::shared_ptr<const Config> ServerState::config() const {
 }
 
 void ServerState::Reload(std::shared_ptr<const Config> config) {
-  std::lock_guard<std::mutex> lock(mu_);
-  config_ = std::move(config);
-  ++generation_;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    config_ = config;
+    ++generation_;
+  }
+  for (const auto& listener : reload_listeners_) listener(config);
 }
 
 ServerState::PooledBroker ServerState::Lease() {

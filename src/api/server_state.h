@@ -41,11 +41,22 @@ struct Route {
 
 using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
 
+// What a handler audits itself (ServerState::AuditOperation): an operation its route
+// alone does not name, e.g. an MCP tool call.
+struct AuditedOperation {
+  std::string operation;   // e.g. "tools/call request_machines"
+  std::string outcome;     // "ok" or "error"
+  int status = 200;        // the HTTP status answered
+  std::string request_id;  // the request it created or acted on, if any
+};
+
 // Runs around every route's handler: `before` may answer (e.g. 401) and return
-// false to stop the call; `after` sees the answer (e.g. for the audit log).
+// false to stop the call; `after` sees the answer (e.g. for the audit log); `audit`
+// writes what a handler reports with AuditOperation.
 struct RouteHooks {
   std::function<bool(const httplib::Request&, httplib::Response&, const Route&)> before;
   std::function<void(const httplib::Request&, const httplib::Response&, const Route&)> after;
+  std::function<void(const httplib::Request&, const AuditedOperation&)> audit;
 };
 
 class ServerState {
@@ -84,12 +95,26 @@ class ServerState {
   // Sets what runs around every handler; call before serving.
   void SetHooks(RouteHooks hooks) { hooks_ = std::move(hooks); }
 
+  // Writes `op` of the call `req` (inside its handler) to the audit log, if one is
+  // kept: for routes whose one path carries operations of differing weight (the MCP
+  // door's POST /mcp audits its mutating tool calls).
+  void AuditOperation(const httplib::Request& req, const AuditedOperation& op) const {
+    if (hooks_.audit) hooks_.audit(req, op);
+  }
+
   // The configuration in force now.
   std::shared_ptr<const Config> config() const;
 
   // Puts `config` in force: brokers are built with it from the next call on; calls in
-  // flight finish with the old one, whose brokers are then dropped.
+  // flight finish with the old one, whose brokers are then dropped. Then tells the
+  // listeners added with OnReload.
   void Reload(std::shared_ptr<const Config> config);
+
+  // Adds a listener told of every configuration Reload puts in force (for a door
+  // mounted with routes of its own, e.g. the MCP door). Call before serving.
+  void OnReload(std::function<void(const std::shared_ptr<const Config>&)> listener) {
+    reload_listeners_.push_back(std::move(listener));
+  }
 
   // A broker for the route handler running on this thread: leased from a pool of at
   // most `max_brokers` (each with its own store connection, as a process would have)
@@ -134,6 +159,7 @@ class ServerState {
   std::vector<Route> routes_;
   std::vector<std::regex> route_patterns_;  // routes_[i]'s path as a regular expression
   RouteHooks hooks_;
+  std::vector<std::function<void(const std::shared_ptr<const Config>&)>> reload_listeners_;
   mutable std::mutex mu_;
   std::shared_ptr<const Config> config_;
   unsigned generation_ = 1;

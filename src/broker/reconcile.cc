@@ -162,17 +162,7 @@ void Broker::AbandonRequest(Request r, ReconcileReport& report, bool dry_run) {
 
 Request Broker::CancelRequest(const std::string& request_id, const std::string& by) {
   Request r = GetRequest(request_id);
-  if (r.kind != RequestKind::kAcquire) {
-    throw Error(ErrorCode::kConflict, "request " + request_id +
-                                          " is a return request: only an acquire request "
-                                          "can be canceled");
-  }
-  if (IsTerminal(r.status)) {
-    throw Error(ErrorCode::kConflict,
-                "request " + request_id + " has already ended (" +
-                    std::string(RequestStatusName(r.status)) +
-                    "); return its machines instead");
-  }
+  if (auto refusal = WhyNotCancelable(r)) throw Error(ErrorCode::kConflict, *refusal);
   const std::string why = "canceled" + (by.empty() ? std::string() : " by " + by) +
                           ": no more machines are launched for it and those it has are "
                           "given back";

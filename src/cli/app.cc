@@ -773,6 +773,31 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
                                         "address; exit 0 running, 3 not running"),
        [](Context& c) { return RunServerCommand(c, {ServerAction::kStatus}); });
 
+  // mcp: the broker for AI assistants (Model Context Protocol), run by orb-server.
+  CLI::App* mcp = app.add_subcommand("mcp", "the broker for AI assistants over the Model Context "
+                                            "Protocol (docs/mcp.md)");
+  mcp->require_subcommand(1);
+  bool mcp_stdio = false;
+  bool mcp_read_only = false;
+  CLI::App* mcp_serve = mcp->add_subcommand(
+      "serve", "serve MCP on stdin/stdout (the default) or, with --port, over streamable HTTP "
+               "at /mcp; --host, --port and --log-level as for orb serve");
+  mcp_serve->add_flag("--stdio", mcp_stdio, "JSON-RPC lines on stdin/stdout (the default)");
+  mcp_serve->add_flag("--read-only", mcp_read_only,
+                      "tools that would change anything (request, return, cancel) refuse");
+  mcp_serve->footer(
+      "Examples:\n  orb mcp serve --read-only\n  orb mcp serve --port 3000 --host 127.0.0.1\n"
+      "In stdio mode stdout carries only protocol messages; logs go to the log file.");
+  leaf(mcp_serve, [&](Context& c) {
+    ServerCommand command{ServerAction::kMcpServe};
+    command.mcp_http = c.global.setting_values.count("server.port") > 0;
+    command.read_only = mcp_read_only;
+    if (mcp_stdio && command.mcp_http) {
+      throw Error(ErrorCode::kInvalidInput, "--stdio and --port exclude each other");
+    }
+    return RunServerCommand(c, command);
+  });
+
   const bool json_errors = WantsJson(args);
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   if (!reversed.empty()) reversed.pop_back();  // the program name

@@ -84,4 +84,16 @@ RequestStatus DecideRequestStatus(RequestKind kind, RequestStatus current,
   return RequestStatus::kCompleteWithError;
 }
 
+std::optional<std::string> WhyNotCancelable(const Request& request) {
+  if (request.kind != RequestKind::kAcquire) {
+    return "request " + request.request_id +
+           " is a return request: only an acquire request can be canceled";
+  }
+  if (IsTerminal(request.status)) {
+    return "request " + request.request_id + " has already ended (" +
+           std::string(RequestStatusName(request.status)) + "); return its machines instead";
+  }
+  return std::nullopt;
+}
+
 }  // namespace orb

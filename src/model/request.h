@@ -113,4 +113,10 @@ void Tally(RequestProgress& progress, MachineResult result, int weight);
 RequestStatus DecideRequestStatus(RequestKind kind, RequestStatus current,
                                   const RequestProgress& progress);
 
+// Why `request` cannot be canceled, for the caller to read ("request <id> is a return
+// request: ..." or "... has already ended (<status>); return its machines instead"),
+// or nullopt when it can: only an acquire request that has not ended. The one rule
+// behind a cancel and its dry run.
+std::optional<std::string> WhyNotCancelable(const Request& request);
+
 }  // namespace orb

@@ -159,5 +159,27 @@ TEST(DecideRequestStatusTest, NeverTerminalWhileProvisioning) {
   }
 }
 
+TEST(WhyNotCancelableTest, OnlyAnAcquireRequestThatHasNotEnded) {
+  Request r;
+  r.request_id = "req-1";
+  r.kind = RequestKind::kAcquire;
+  r.status = RequestStatus::kRunning;
+  EXPECT_FALSE(WhyNotCancelable(r).has_value());
+
+  r.status = RequestStatus::kCompleteWithError;
+  auto ended = WhyNotCancelable(r);
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_NE(ended->find("req-1 has already ended (complete_with_error)"), std::string::npos)
+      << *ended;
+  EXPECT_NE(ended->find("return its machines instead"), std::string::npos);
+
+  r.request_id = "ret-1";
+  r.kind = RequestKind::kReturn;
+  r.status = RequestStatus::kRunning;
+  auto giving_back = WhyNotCancelable(r);
+  ASSERT_TRUE(giving_back.has_value());
+  EXPECT_NE(giving_back->find("ret-1 is a return request"), std::string::npos) << *giving_back;
+}
+
 }  // namespace
 }  // namespace orb
