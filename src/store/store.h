@@ -122,9 +122,15 @@ class Store {
 
 // Settings a store is opened with (`storage.*` config keys).
 struct StoreOptions {
-  std::string strategy = "sqlite";  // only "sqlite" for now
+  std::string strategy = "sqlite";  // "sqlite" or "postgresql"
   std::string path;                 // sqlite: the database file
   int busy_timeout_ms = 10000;      // how long to wait for another process's lock
+  // postgresql: the server, as a libpq URL ("postgresql://user@host:5432/db?sslmode=
+  // verify-full&sslrootcert=..."); the password given apart (never in a message);
+  // the schema holding orb's tables (created when missing).
+  std::string url;
+  std::string password;
+  std::string schema = "orb";
 };
 
 // Opens (creating and migrating as needed) the store `options` describe. Throws
