@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs orb's build dependencies from Debian 12 packages (only those missing), the
+# Installs orb's build dependencies from Debian 12 packages (only those missing; the
+# PostgreSQL server is for the tests, which start a throw-away cluster of it), the
 # npm packages of package.json (Swagger UI's files for /docs, the OpenAPI linter and
 # the headless-browser test driver, the MCP SDK for the MCP tests; `npm ci`, only when
 # package-lock.json changed), and
@@ -19,6 +20,7 @@ readonly PACKAGES=(
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libcurl4-openssl-dev libssl-dev
   libpugixml-dev libsqlite3-dev libsqlitecpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev prometheus-cpp-dev libjwt-dev
+  libpq-dev postgresql
   hyperfine time python3 sqlite3 openssl wrk curl chromium
 )
 

@@ -11,18 +11,13 @@
 #include <string_view>
 
 #include "api/server_state.h"
+#include "common/credential_file.h"
 #include "config/config_loader.h"
 
 namespace orb::api {
 
 class ApiKeys;
 class JwtVerifier;
-
-// Checks the file a credential setting names: a regular file, not writable by group
-// or others, and (when `secret`) not readable by them either. Returns its content.
-// Throws Error(kInvalidConfig) naming `setting`, the file and its mode (never the
-// content).
-std::string ReadCredentialFile(const std::string& setting, const std::string& path, bool secret);
 
 // "viewer", "operator" or "admin".
 const char* RoleName(Role role);

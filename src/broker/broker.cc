@@ -1,4 +1,5 @@
 #include "broker/broker.h"
+#include "broker/store_config.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -179,11 +180,7 @@ TemplateCheck Broker::RefreshTemplates() {
 
 Store& Broker::store() {
   if (!store_) {
-    StoreOptions options;
-    options.strategy = config_.Get("storage.strategy");
-    options.path = config_.Get("storage.path");
-    options.busy_timeout_ms = static_cast<int>(config_.GetInt("storage.busy_timeout_ms"));
-    store_ = OpenStore(options);
+    store_ = OpenStore(StoreOptionsFrom(config_));
   }
   return *store_;
 }

@@ -16,8 +16,16 @@
 #include "common/crash_point.h"
 #include "common/error.h"
 #include "common/private_files.h"
+#include "common/process_identity.h"
 
 namespace orb {
+
+namespace {
+
+// The lease whose holder does the next reconciler pass (Broker::ReconcileIfDue).
+constexpr std::string_view kReconcileLease = "reconcile";
+
+}  // namespace
 
 ReconcileReport Broker::Reconcile(bool dry_run, bool refresh_open) {
   ReconcileReport report;
@@ -241,16 +249,17 @@ void Broker::GiveBackRequest(Request r, const std::string& why) {
 ReconcileOutcome Broker::ReconcileIfDue() {
   const long long every = config_.GetInt("reconcile.interval_sec");
   if (every <= 0) return {};
-  namespace fs = std::filesystem;
-  const fs::path marker = fs::path(config_.Get("paths.work_dir")) / "reconcile.last";
-  struct stat st {};
-  const std::time_t now = std::time(nullptr);
-  if (::stat(marker.c_str(), &st) == 0 && now - st.st_mtime < every) return {};
-  // Claimed by touching the marker first: concurrent calls mostly skip, and a
-  // double pass is harmless (adoption and termination are idempotent).
-  CreatePrivateDirectories(marker.parent_path());
-  if (int err = WritePrivateFile(marker.string(), std::to_string(now) + "\n"); err != 0) {
-    spdlog::debug("cannot write {}: {}", marker.string(), std::strerror(err));
+  // The lease "reconcile" in the store says when the last pass began: of all the
+  // processes sharing the store (on every host), the one that claims it once it ran
+  // out does the next pass. Read first, so that a call with nothing due writes nothing.
+  const EpochSeconds now = std::time(nullptr);
+  try {
+    std::optional<Lease> last = store().GetLease(kReconcileLease);
+    if (last && last->expires_at > now) return {};
+    if (!store().ClaimLease(kReconcileLease, ProcessIdentity(BrokerId()), now, static_cast<int>(every))) return {};
+  } catch (const std::exception& e) {
+    spdlog::warn("reconcile pass skipped: {}", e.what());
+    return {};
   }
   ReconcileOutcome outcome;
   outcome.ran = true;

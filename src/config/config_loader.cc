@@ -472,7 +472,8 @@ class Loader {
         // The Python ORB's own stores: a pasted config.json keeps working.
         problems_.push_back({false, path, written,
                              "the Python ORB's '" + text + "' storage is not used by orb; "
-                             "orb keeps its state in its own store (sqlite)"});
+                             "orb keeps its state in its own store (sqlite, or postgresql "
+                             "with storage.url)"});
         continue;
       }
       if (values_.count(key)) {

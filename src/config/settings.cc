@@ -303,10 +303,26 @@ std::vector<SettingSpec> BuildSettings() {
                       "awsprov_templates.json, templates.json/.yaml in conf_dir)"});
 
   add({.key = "storage.strategy", .type = T::kChoice, .default_value = "sqlite",
-       .env = {"ORB_STORAGE_STRATEGY"}, .choices = {"sqlite"},
-       .description = "where requests and machines are kept"});
+       .env = {"ORB_STORAGE_STRATEGY"}, .choices = {"sqlite", "postgresql"},
+       .description = "where requests and machines are kept: sqlite (one host) or "
+                      "postgresql (several brokers sharing one database)"});
   add({.key = "storage.path", .type = T::kPath, .env = {"ORB_STORAGE_PATH"},
        .description = "SQLite database file (default: <work_dir>/orb.db)"});
+  add({.key = "storage.url", .type = T::kString, .env = {"ORB_STORAGE_URL"}, .secret = true,
+       .description = "postgresql: the server as a libpq URL, e.g. "
+                      "postgresql://orb@db.example.com:5432/orb?sslmode=verify-full&"
+                      "sslrootcert=/etc/orb/db-ca.pem (keep the password out of it)"});
+  add({.key = "storage.password", .type = T::kString, .env = {"ORB_STORAGE_PASSWORD"},
+       .secret = true,
+       .description = "postgresql: the password (prefer storage.password_file; libpq's "
+                      "PGPASSWORD and ~/.pgpass work too)"});
+  add({.key = "storage.password_file", .type = T::kPath, .env = {"ORB_STORAGE_PASSWORD_FILE"},
+       .description = "postgresql: file holding the password (mode 0600; trailing newline "
+                      "ignored)"});
+  add({.key = "storage.schema", .type = T::kString, .default_value = "orb",
+       .env = {"ORB_STORAGE_SCHEMA"},
+       .description = "postgresql: the schema holding orb's tables (created when missing); "
+                      "brokers sharing state use the same one"});
   add({.key = "storage.busy_timeout_ms", .type = T::kInt, .default_value = "10000",
        .env = {"ORB_STORAGE_BUSY_TIMEOUT_MS"}, .min = 1, .max = 600000,
        .description = "how long to wait for another orb process's lock on the store"});

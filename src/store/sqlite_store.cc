@@ -108,6 +108,14 @@ ALTER TABLE machines ADD COLUMN notice_takes_effect_at INTEGER NOT NULL DEFAULT 
 CREATE INDEX requests_updated ON requests (updated_at);
 CREATE INDEX machines_updated ON machines (updated_at);
 )sql"},
+    // Jobs one process of all sharing the store does at a time.
+    {6, R"sql(
+CREATE TABLE leases (
+  name       TEXT    NOT NULL PRIMARY KEY,
+  holder     TEXT    NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+)sql"},
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -704,6 +712,33 @@ std::vector<PoolFailure> SqliteStore::ListPoolFailures(std::string_view provider
       out.push_back(std::move(f));
     }
     return out;
+  });
+}
+
+bool SqliteStore::ClaimLease(std::string_view name, std::string_view holder, EpochSeconds now,
+                             int ttl_sec) {
+  return Guard("claim lease " + std::string(name), [&] {
+    // One statement: the row lock of the upsert decides between concurrent claims.
+    SQLite::Statement stmt(*db_,
+                           "INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3) "
+                           "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+                           "expires_at = excluded.expires_at "
+                           "WHERE leases.expires_at <= ?4 OR leases.holder = excluded.holder");
+    BindText(stmt, 1, name);
+    BindText(stmt, 2, holder);
+    stmt.bind(3, static_cast<std::int64_t>(now + ttl_sec));
+    stmt.bind(4, static_cast<std::int64_t>(now));
+    return stmt.exec() == 1;
+  });
+}
+
+std::optional<Lease> SqliteStore::GetLease(std::string_view name) {
+  return Guard("read lease " + std::string(name), [&]() -> std::optional<Lease> {
+    SQLite::Statement stmt(*db_, "SELECT name, holder, expires_at FROM leases WHERE name = ?1");
+    BindText(stmt, 1, name);
+    if (!stmt.executeStep()) return std::nullopt;
+    return Lease{stmt.getColumn(0).getString(), stmt.getColumn(1).getString(),
+                 stmt.getColumn(2).getInt64()};
   });
 }
 

@@ -81,6 +81,13 @@ class SqliteStore : public Store {
   std::vector<PoolFailure> ListPoolFailures(std::string_view provider_name,
                                             EpochSeconds now) override;
 
+  // See Store::ClaimLease (one upsert, under SQLite's write lock).
+  bool ClaimLease(std::string_view name, std::string_view holder, EpochSeconds now,
+                  int ttl_sec) override;
+
+  // See Store::GetLease.
+  std::optional<Lease> GetLease(std::string_view name) override;
+
   // Strategy "sqlite", location = the file path, the schema version and the row
   // counts of "requests" and "machines".
   StoreInfo Info() override;

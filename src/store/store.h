@@ -41,6 +41,15 @@ struct StoreTally {
   std::map<std::string, long long> machines;                          // state -> n
 };
 
+// A named lease: which orb process may do, for a while, a job that one process of all
+// those sharing the store should do at a time (e.g. "reconcile": the next reconciler
+// pass).
+struct Lease {
+  std::string name;
+  std::string holder;        // who took it, e.g. "<broker id>/<host>/<pid>"
+  EpochSeconds expires_at = 0;  // free again from this time on
+};
+
 // What a store says about itself (`orb storage show`).
 struct StoreInfo {
   std::string strategy;        // "sqlite", ...
@@ -108,6 +117,16 @@ class Store {
   // oldest first. Expired ones are never returned.
   virtual std::vector<PoolFailure> ListPoolFailures(std::string_view provider_name,
                                                     EpochSeconds now) = 0;
+
+  // Takes lease `name` for `holder` until `now + ttl_sec` when nobody holds it, its
+  // time ran out (expires_at <= now), or `holder` holds it already (a renewal), and
+  // returns true; otherwise returns false and changes nothing. Of several processes
+  // claiming at once, exactly one wins.
+  virtual bool ClaimLease(std::string_view name, std::string_view holder, EpochSeconds now,
+                          int ttl_sec) = 0;
+
+  // The lease `name` as stored (expired or not), or nullopt if never taken.
+  virtual std::optional<Lease> GetLease(std::string_view name) = 0;
 
   // Describes the store: strategy, location, schema version, row counts.
   virtual StoreInfo Info() = 0;

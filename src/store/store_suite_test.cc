@@ -688,5 +688,62 @@ TEST_P(StoreSuiteTest, UncommittedWriteOfAKilledProcessVanishesAndFreesTheLock) 
   EXPECT_TRUE(store->GetRequest("req-next").has_value());
 }
 
+// ---------------------------------------------------------------------------
+// Leases: one process of all those sharing the store does a job at a time.
+
+TEST_P(StoreSuiteTest, ALeaseIsHeldUntilItRunsOutAndRenewedOnlyByItsHolder) {
+  std::unique_ptr<Store> store = Open();
+  EXPECT_FALSE(store->GetLease("reconcile").has_value());
+  EXPECT_TRUE(store->ClaimLease("reconcile", "a", 1000, 60));
+  EXPECT_FALSE(store->ClaimLease("reconcile", "b", 1059, 60)) << "[still a's]";
+  EXPECT_TRUE(store->ClaimLease("reconcile", "a", 1030, 60)) << "[a renews it]";
+  std::optional<Lease> lease = store->GetLease("reconcile");
+  ASSERT_TRUE(lease.has_value());
+  EXPECT_EQ(lease->holder, "a");
+  EXPECT_EQ(lease->expires_at, 1090);
+  EXPECT_FALSE(store->ClaimLease("reconcile", "b", 1089, 60));
+  EXPECT_TRUE(store->ClaimLease("reconcile", "b", 1090, 60)) << "[ran out: b takes it]";
+  EXPECT_EQ(store->GetLease("reconcile")->holder, "b");
+  EXPECT_TRUE(store->ClaimLease("other-job", "a", 1090, 60)) << "[leases are independent]";
+  std::unique_ptr<Store> another = Open();
+  EXPECT_EQ(another->GetLease("reconcile")->holder, "b") << "[kept in the store]";
+}
+
+TEST_P(StoreSuiteTest, OfManyProcessesClaimingALeaseAtOnceExactlyOneWins) {
+  { std::unique_ptr<Store> store = Open(); }  // created before fork
+  constexpr int kChildren = 8;
+  int gate[2];
+  ASSERT_EQ(::pipe(gate), 0);
+  std::vector<pid_t> pids;
+  for (int c = 0; c < kChildren; ++c) {
+    pids.push_back(ForkChild([&, c]() -> int {
+      ::close(gate[1]);
+      char byte;
+      if (::read(gate[0], &byte, 1) != 0) return 3;
+      StoreOptions options = backend_->Options();
+      options.busy_timeout_ms = 30000;
+      std::unique_ptr<Store> store = OpenStore(options);
+      return store->ClaimLease("reconcile", "child-" + std::to_string(c), 5000, 300) ? 0 : 1;
+    }));
+  }
+  ::close(gate[0]);
+  ::close(gate[1]);
+  std::vector<int> codes = WaitChildren(pids, std::chrono::seconds(60));
+  int winners = 0;
+  for (int c = 0; c < kChildren; ++c) {
+    EXPECT_TRUE(codes[c] == 0 || codes[c] == 1) << "child " << c << " failed: " << codes[c];
+    winners += codes[c] == 0;
+  }
+  EXPECT_EQ(winners, 1);
+  std::unique_ptr<Store> store = Open();
+  std::optional<Lease> lease = store->GetLease("reconcile");
+  ASSERT_TRUE(lease.has_value());
+  for (int c = 0; c < kChildren; ++c) {
+    if (codes[c] == 0) {
+      EXPECT_EQ(lease->holder, "child-" + std::to_string(c));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace orb

@@ -1,5 +1,6 @@
 #include "support/store_backends.h"
 
+#include <libpq-fe.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -8,7 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <pqxx/pqxx>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -111,16 +111,14 @@ class PostgresBackend : public StoreBackend {
   }
 
   ~PostgresBackend() override {
-    try {
-      const std::string connection = url_ + (url_.find('?') == std::string::npos ? "?" : "&") +
-                                     "password=" + PercentEncode(password_);
-      pqxx::connection c(connection);
-      pqxx::work work(c);
-      work.exec("DROP SCHEMA IF EXISTS \"" + schema_ + "\" CASCADE");
-      work.commit();
-    } catch (...) {
-      // Best effort: a schema left behind holds only test data.
+    // Best effort: a schema left behind holds only test data.
+    const std::string connection = url_ + (url_.find('?') == std::string::npos ? "?" : "&") +
+                                   "password=" + PercentEncode(password_);
+    PGconn* c = PQconnectdb(connection.c_str());
+    if (PQstatus(c) == CONNECTION_OK) {
+      PQclear(PQexec(c, ("DROP SCHEMA IF EXISTS \"" + schema_ + "\" CASCADE").c_str()));
     }
+    PQfinish(c);
   }
 
   std::string name() const override { return "postgresql"; }
