@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "common/error.h"
-#include "store/store_test_util.h"
+#include "support/store_test_util.h"
 
 // What only the SQLite store has: its file, directory and modes, the schema version
 // kept in the file, what it makes of files that are not its own, and failures of

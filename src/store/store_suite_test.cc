@@ -18,7 +18,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "store/store.h"
-#include "store/store_test_util.h"
+#include "support/store_test_util.h"
 #include "support/store_backends.h"
 
 // What every store back end must do, run against each of them (StoreBackendNames):
