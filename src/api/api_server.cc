@@ -31,16 +31,6 @@ namespace {
 
 using api::ReplyError;
 
-// True when `host` names only this machine (IPv4 127/8, ::1, "localhost").
-bool IsLoopback(const std::string& host) {
-  if (host == "localhost") return true;
-  in_addr v4{};
-  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
-  return false;
-}
-
 // A plain or an HTTPS server, as configured.
 std::unique_ptr<httplib::Server> MakeHttpServer(const ApiServerOptions& o) {
   if (o.tls_cert_file.empty() && o.tls_key_file.empty()) return std::make_unique<httplib::Server>();
@@ -82,6 +72,15 @@ void WidenListenBacklog(int port) {
 }
 
 }  // namespace
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
 
 ApiServerOptions ApiServerOptionsFrom(const Config& config) {
   ApiServerOptions o;
@@ -194,14 +193,14 @@ void ApiServer::Extend(const std::function<void(api::ServerState&)>& add) { add(
 void ApiServer::Bind() {
   const ApiServerOptions& o = impl_->options;
   const std::string where = o.host + ":" + std::to_string(o.port);
-  if (!IsLoopback(o.host) && !impl_->access.authenticates()) {
+  if (!IsLoopbackHost(o.host) && !impl_->access.authenticates()) {
     throw Error(ErrorCode::kInvalidConfig,
                 "server.host " + o.host + " is not a loopback address and no credentials are "
                 "configured: set server.api_keys_file, server.jwt_hs256_secret_file or "
                 "server.jwt_rs256_public_key_file to serve other hosts, or listen on "
                 "127.0.0.1, ::1 or localhost");
   }
-  if (!IsLoopback(o.host) && !tls()) {
+  if (!IsLoopbackHost(o.host) && !tls()) {
     spdlog::warn("serve: {} is not a loopback address and TLS is off: tokens cross the network "
                  "in clear text (set server.tls_cert_file and server.tls_key_file)", o.host);
   }
@@ -229,7 +228,7 @@ bool ApiServer::tls() const { return !impl_->options.tls_cert_file.empty(); }
 
 void ApiServer::Reload(std::shared_ptr<const Config> config) {
   try {
-    impl_->access.Reload(*config, !IsLoopback(impl_->options.host));
+    impl_->access.Reload(*config, !IsLoopbackHost(impl_->options.host));
   } catch (const Error& e) {
     spdlog::error("serve: reload refused, the configuration in force stays: {}", e.what());
     return;

@@ -31,6 +31,10 @@ struct ApiServerOptions {
   std::string tls_key_file;        // and private key (PEM)
 };
 
+// True when `host` names only this machine (IPv4 127/8, ::1, "localhost"): the only
+// addresses a server may listen on without credentials.
+bool IsLoopbackHost(const std::string& host);
+
 // Reads the server.* settings of `config`.
 ApiServerOptions ApiServerOptionsFrom(const Config& config);
 

@@ -50,14 +50,6 @@ pid_t RunningServer(const std::string& pid_file) {
   return static_cast<pid_t>(pid);
 }
 
-// What the command line's configuration was loaded from.
-ConfigInputs Inputs(const Context& c) {
-  ConfigInputs inputs;
-  inputs.config_file = c.global.config_file;
-  for (const auto& [key, value] : c.global.setting_values) inputs.flags[key] = value;
-  return inputs;
-}
-
 // Serves until SIGTERM or SIGINT (in-flight requests finish); SIGHUP reloads the
 // configuration (templates are read on every call anyway). The signals are taken
 // by one thread: they are blocked in every other, the workers included.
@@ -77,7 +69,7 @@ int ServeUntilSignalled(Context& c, ApiServer& server) {
         server.Stop();
         return;
       }
-      auto fresh = std::make_shared<const Config>(LoadConfig(Inputs(c)));
+      auto fresh = std::make_shared<const Config>(LoadConfig(c.Inputs()));
       if (fresh->HasErrors()) {
         for (const ConfigProblem& p : fresh->problems()) {
           if (p.error) spdlog::error("serve: reload refused, configuration has errors: {}", p.ToString());
@@ -104,7 +96,7 @@ std::string Address(const ApiServer& server) {
 
 int Serve(Context& c) {
   auto config = std::make_shared<const Config>(c.LoadConfiguration(true));
-  ApiServer server(config, Inputs(c), ApiServerOptionsFrom(*config));
+  ApiServer server(config, c.Inputs(), ApiServerOptionsFrom(*config));
   // The MCP door at /mcp (declared after the server: it stops before the server's
   // event hub goes).
   mcp::McpHttpDoor mcp_door(config, mcp::HttpDoorOptions(*config, false));
@@ -121,7 +113,7 @@ int Start(Context& c) {
     c.err << "orb server: already running (pid " << pid << ", pid file " << pid_file << ")\n";
     return 1;
   }
-  ApiServer server(config, Inputs(c), ApiServerOptionsFrom(*config));
+  ApiServer server(config, c.Inputs(), ApiServerOptionsFrom(*config));
   server.Bind();
   int ready[2];
   if (::pipe2(ready, O_CLOEXEC) != 0) {

@@ -40,14 +40,20 @@ struct Context {
   std::optional<Config> config;
   std::unique_ptr<Broker> broker;
 
+  // What the configuration is loaded from: the config file and the flags given
+  // (the environment is read by the loader). A server's reload reads it again.
+  ConfigInputs Inputs() const {
+    ConfigInputs inputs;
+    inputs.config_file = global.config_file;
+    for (const auto& [key, value] : global.setting_values) inputs.flags[key] = value;
+    return inputs;
+  }
+
   // Loads the configuration (and sets up logging); with `strict`, refuses to go
   // on when it has errors.
   const Config& LoadConfiguration(bool strict) {
     if (!config) {
-      ConfigInputs inputs;
-      inputs.config_file = global.config_file;
-      for (const auto& [key, value] : global.setting_values) inputs.flags[key] = value;
-      config = LoadConfig(inputs);
+      config = LoadConfig(Inputs());
       if (config->HasErrors()) {
         SetUpFallbackLogging();
       } else {

@@ -1,6 +1,5 @@
 #include "mcp/mcp_command.h"
 
-#include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -23,22 +22,6 @@
 namespace orb::mcp {
 
 namespace {
-
-ConfigInputs Inputs(const Context& c) {
-  ConfigInputs inputs;
-  inputs.config_file = c.global.config_file;
-  for (const auto& [key, value] : c.global.setting_values) inputs.flags[key] = value;
-  return inputs;
-}
-
-bool IsLoopback(const std::string& host) {
-  if (host == "localhost") return true;
-  in_addr v4{};
-  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
-  return false;
-}
 
 // SIGTERM, SIGINT, SIGHUP and SIGUSR2 are taken by one thread only: blocked here,
 // before any thread starts, so that every later thread inherits the mask.
@@ -79,7 +62,7 @@ int ServeStdioCommand(Context& c, const ServerCommand& command) {
 // A refused one is logged; the one in force stays.
 void Reload(Context& c, api::ServerState& state, api::AccessControl& access,
             bool require_credentials) {
-  auto fresh = std::make_shared<const Config>(LoadConfig(Inputs(c)));
+  auto fresh = std::make_shared<const Config>(LoadConfig(c.Inputs()));
   if (fresh->HasErrors()) {
     for (const ConfigProblem& p : fresh->problems()) {
       if (p.error) spdlog::error("mcp: reload refused, configuration has errors: {}", p.ToString());
@@ -105,9 +88,9 @@ int ServeHttpCommand(Context& c, const ServerCommand& command) {
                  "(mounted at /mcp) only");
   }
   httplib::Server http;
-  api::ServerState state(http, config, Inputs(c), o.max_streams);
+  api::ServerState state(http, config, c.Inputs(), o.max_streams);
   api::AccessControl access(*config);
-  if (!IsLoopback(o.host) && !access.authenticates()) {
+  if (!IsLoopbackHost(o.host) && !access.authenticates()) {
     throw Error(ErrorCode::kInvalidConfig,
                 "--host " + o.host + " is not a loopback address and no credentials are "
                 "configured: set server.api_keys_file or a JWT key to serve other hosts, or "
@@ -175,7 +158,7 @@ int ServeHttpCommand(Context& c, const ServerCommand& command) {
       int sig = 0;
       if (sigwait(&signals, &sig) != 0) continue;
       if (sig == SIGHUP) {
-        Reload(c, state, access, !IsLoopback(o.host));
+        Reload(c, state, access, !IsLoopbackHost(o.host));
         continue;
       }
       if (sig != SIGUSR2) spdlog::info("mcp: {} received, stopping", strsignal(sig));
